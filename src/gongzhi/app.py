@@ -1,0 +1,103 @@
+"""The application factory: mounts every domain's routers, error handlers and static files."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from gongzhi.config import Settings, get_settings
+from gongzhi.db import make_engine, make_session_factory
+from gongzhi.errors import DomainError, Unauthenticated
+from gongzhi.web.templating import PACKAGE_DIR, render
+
+JSON_PREFIXES = ("/api/", "/open311/")
+
+
+def wants_json(request: Request) -> bool:
+    path = request.url.path
+    if path.startswith(JSON_PREFIXES):
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def create_app(settings: Settings | None = None, *, session_factory: Any = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Gongzhi 共治",
+        version="0.1.0",
+        docs_url="/api/docs",
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url="/api/docs/oauth2-redirect",
+        openapi_url="/api/openapi.json",
+    )
+    app.state.settings = settings
+    if session_factory is None:
+        app.state.engine = make_engine(settings.database_url)
+        session_factory = make_session_factory(app.state.engine)
+    app.state.session_factory = session_factory
+
+    _mount_routers(app)
+    app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "web" / "static"), name="static")
+    _install_error_handlers(app)
+    return app
+
+
+def _mount_routers(app: FastAPI) -> None:
+    from gongzhi.org import api as org_api
+    from gongzhi.org import pages as org_pages
+    from gongzhi.regions import api as regions_api
+    from gongzhi.regions import pages as regions_pages
+    from gongzhi.security import api as security_api
+    from gongzhi.security import pages as security_pages
+    from gongzhi.web import health
+    from gongzhi.web import pages as web_pages
+
+    for module in (
+        health,
+        web_pages,
+        security_pages,
+        security_api,
+        regions_pages,
+        regions_api,
+        org_pages,
+        org_api,
+    ):
+        app.include_router(module.router)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError) -> Response:
+        if wants_json(request):
+            headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
+            return JSONResponse(exc.to_json(), status_code=exc.status_code, headers=headers)
+        if isinstance(exc, Unauthenticated):
+            target = request.url.path
+            if request.url.query:
+                target += "?" + request.url.query
+            from urllib.parse import quote
+
+            return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+        return render(
+            request,
+            "web/error.html",
+            {"status_code": exc.status_code, "code": exc.code, "message": exc.message},
+            status_code=exc.status_code,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        details = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()]
+        body = {
+            "error": {
+                "code": "invalid",
+                "message": "请求参数有误 / Invalid request",
+                "details": details,
+            }
+        }
+        return JSONResponse(body, status_code=422)

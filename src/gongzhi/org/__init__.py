@@ -1,0 +1,1 @@
+"""Departments, staff, roles scoped to regions, the responsibility list, the work calendar."""

@@ -1,0 +1,1 @@
+"""Administrative divisions of China, grid cells, urban-rural class, address resolution."""

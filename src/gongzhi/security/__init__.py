@@ -1,0 +1,1 @@
+"""Authentication, permissions and the policy decision; later crypto and masking."""

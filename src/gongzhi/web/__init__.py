@@ -1,0 +1,1 @@
+"""The web shell: templates, i18n, static assets, elderly mode, error pages."""
