@@ -39,6 +39,20 @@ def db_current() -> None:
     engine.dispose()
 
 
+@db_app.command("revision")
+def db_revision(
+    message: str = typer.Option(..., "-m", "--message", help="What the migration does."),
+) -> None:
+    """Write a new migration from the difference between the models and the database."""
+    from alembic import command
+
+    from gongzhi.migrations.runner import alembic_config
+
+    command.revision(
+        alembic_config(url=get_settings().database_url), message=message, autogenerate=True
+    )
+
+
 @app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
