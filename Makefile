@@ -47,7 +47,7 @@ assets: node_modules/.stamp ## Copy the pinned front-end files into the static f
 
 catalogs: $(VENV)/.stamp-deps ## Compile the translation catalogues
 	@if ls src/gongzhi/web/locale/*/LC_MESSAGES/*.po >/dev/null 2>&1; then \
-		$(BIN)/pybabel compile --use-fuzzy -q -d src/gongzhi/web/locale -D messages; fi
+		$(BIN)/pybabel -q compile --use-fuzzy -d src/gongzhi/web/locale -D messages; fi
 
 test-setup: ## Browser for the end-to-end tests (Debian's Chromium and a CJK font)
 	@bash scripts/ensure-chromium

@@ -44,6 +44,9 @@ def create_app(settings: Settings | None = None, *, session_factory: Any = None)
     _mount_routers(app)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "web" / "static"), name="static")
     _install_error_handlers(app)
+    from gongzhi.web.errors import install_error_pages
+
+    install_error_pages(app)  # 404/405 for unknown paths and a 500 page without internals
     return app
 
 

@@ -1,5 +1,179 @@
+"""The shell's pages: the public landing page, the citizen and staff homes, reader prefs."""
+
 from __future__ import annotations
 
-from fastapi import APIRouter
+from dataclasses import dataclass
+from typing import Any
 
-router = APIRouter()
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
+
+from gongzhi.security.deps import DB, public, require
+from gongzhi.security.permissions import Permission, Role
+from gongzhi.security.principal import Principal
+from gongzhi.web.i18n import LANG_COOKIE, N_, normalise, translator
+from gongzhi.web.prefs import COOKIE_MAX_AGE, ELDERLY_COOKIE, SIZE_COOKIE, TEXT_SIZES, safe_next
+from gongzhi.web.queries import region_names
+from gongzhi.web.templating import render
+
+router = APIRouter(tags=["web"], include_in_schema=False)
+
+ROLE_LABELS: dict[Role, str] = {
+    Role.CITIZEN: N_("市民"),
+    Role.GRID_WORKER: N_("网格员"),
+    Role.TOWNSHIP_CLERK: N_("乡镇（街道）办事员"),
+    Role.DEPARTMENT_HANDLER: N_("部门承办人"),
+    Role.DISPATCHER: N_("指挥中心调度员"),
+    Role.LEADER: N_("领导"),
+    Role.DATA_OFFICER: N_("数据专员"),
+    Role.SYSTEM_ADMIN: N_("系统管理员"),
+    Role.SECURITY_ADMIN: N_("安全管理员"),
+    Role.AUDIT_ADMIN: N_("审计管理员"),
+}
+
+
+@dataclass(frozen=True)
+class Tile:
+    title: str
+    description: str
+    permission: Permission
+    paths: tuple[str, ...]  # the first of these the application serves is linked
+
+
+# Areas of the staff home; a tile shows only where its page exists and the principal holds
+# the permission, so new areas appear here as they land.
+STAFF_TILES: tuple[Tile, ...] = (
+    Tile(
+        N_("部门"),
+        N_("县、乡两级部门及其管辖范围"),
+        Permission.DEPARTMENT_READ,
+        ("/org/departments", "/departments"),
+    ),
+    Tile(
+        N_("权责清单"),
+        N_("事项类别、牵头部门、协办部门和办理时限"),
+        Permission.RESPONSIBILITY_READ,
+        ("/org/responsibilities", "/org/responsibility", "/responsibilities"),
+    ),
+    Tile(
+        N_("行政区划"),
+        N_("省、市、县、乡、村五级区划和网格"),
+        Permission.REGION_READ,
+        ("/regions",),
+    ),
+    Tile(
+        N_("工作日历"),
+        N_("法定节假日、调休和本地调整"),
+        Permission.CALENDAR_READ,
+        ("/org/calendar", "/calendar"),
+    ),
+    Tile(
+        N_("审计日志"),
+        N_("谁在什么时候改了什么"),
+        Permission.AUDIT_READ,
+        ("/audit", "/audit/events"),
+    ),
+    Tile(
+        N_("我的账户"),
+        N_("密码和两步验证"),
+        Permission.OWN_ACCOUNT,
+        ("/account", "/security/account"),
+    ),
+)
+
+
+def _flat_routes(routes: list[BaseRoute]) -> list[BaseRoute]:
+    out: list[BaseRoute] = []
+    for route in routes:
+        original = getattr(route, "original_router", None)
+        if original is not None:
+            out.extend(_flat_routes(original.routes))
+        else:
+            out.append(route)
+    return out
+
+
+def _served_pages(request: Request) -> set[str]:
+    cached: set[str] | None = getattr(request.app.state, "web_page_paths", None)
+    if cached is None:
+        cached = {
+            r.path
+            for r in _flat_routes(list(request.app.routes))
+            if isinstance(r, APIRoute) and "GET" in (r.methods or ()) and "{" not in r.path
+        }
+        request.app.state.web_page_paths = cached
+    return cached
+
+
+def staff_tiles(request: Request, principal: Principal) -> list[dict[str, str]]:
+    served = _served_pages(request)
+    _ = translator(request)
+    tiles = []
+    for tile in STAFF_TILES:
+        href = next((p for p in tile.paths if p in served), None)
+        if href and principal.can(tile.permission):
+            tiles.append({"title": _(tile.title), "description": _(tile.description), "href": href})
+    return tiles
+
+
+@router.get("/", response_class=HTMLResponse, dependencies=[public()])
+def landing(request: Request) -> HTMLResponse:
+    return render(request, "web/landing.html")
+
+
+@router.get("/citizen", response_class=HTMLResponse)
+def citizen_home(
+    request: Request, principal: Principal = require(Permission.CITIZEN_HOME)
+) -> HTMLResponse:
+    return render(request, "web/citizen_home.html", {"requests": []})
+
+
+@router.get("/staff", response_class=HTMLResponse)
+def staff_home(
+    request: Request, db: DB, principal: Principal = require(Permission.STAFF_HOME)
+) -> HTMLResponse:
+    _ = translator(request)
+    names = region_names(db, (g.region_code for g in principal.grants))
+    grants: list[dict[str, Any]] = [
+        {
+            "role": _(ROLE_LABELS.get(g.role, str(g.role))),
+            "region": names.get(g.region_code, g.region_code),
+            "region_code": g.region_code,
+        }
+        for g in sorted(principal.grants, key=lambda g: (g.role, g.region_code))
+    ]
+    return render(
+        request,
+        "web/staff_home.html",
+        {"grants": grants, "tiles": staff_tiles(request, principal)},
+    )
+
+
+@router.get("/prefs", dependencies=[public()])
+def set_prefs(
+    request: Request,
+    lang: str | None = None,
+    elderly: str | None = None,
+    size: str | None = None,
+    next: str | None = None,
+) -> RedirectResponse:
+    """Language, elderly mode and text size switches: set a cookie, go back (no JS needed)."""
+    response = RedirectResponse(safe_next(next), status_code=303)
+    settings = request.app.state.settings
+    cookie: dict[str, Any] = {
+        "max_age": COOKIE_MAX_AGE,
+        "path": "/",
+        "httponly": True,
+        "samesite": "lax",
+        "secure": settings.cookie_secure,
+    }
+    locale = normalise(lang)
+    if locale:
+        response.set_cookie(LANG_COOKIE, locale, **cookie)
+    if elderly in ("0", "1"):
+        response.set_cookie(ELDERLY_COOKIE, elderly, **cookie)
+    if size in TEXT_SIZES:
+        response.set_cookie(SIZE_COOKIE, size, **cookie)
+    return response

@@ -9,6 +9,9 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from gongzhi.web.i18n import bilingual_filter, date_filter, datetime_filter, i18n_context
+from gongzhi.web.prefs import shell_context
+
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 DOMAINS_WITH_TEMPLATES = ("web", "security", "regions", "org", "audit")
 
@@ -28,10 +31,16 @@ env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+# The fallback for templates rendered outside a request; per-request translations come from
+# the context (web.i18n.i18n_context) and are never installed here, since env is shared.
 env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+env.filters["datetime"] = datetime_filter
+env.filters["date"] = date_filter
+env.filters["bilingual"] = bilingual_filter
 
-# Hooks other modules fill in (csrf_input by security, translations by web.i18n).
-context_processors: list[Any] = []
+# Hooks other modules fill in (csrf_input by security). Each takes the request and returns a
+# dict merged into every page's context.
+context_processors: list[Any] = [i18n_context, shell_context]
 
 
 def render(
