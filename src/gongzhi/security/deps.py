@@ -16,11 +16,14 @@ from sqlalchemy.orm import Session
 
 from gongzhi.db import get_db
 from gongzhi.errors import Forbidden, Unauthenticated
+from gongzhi.security.csrf import submitted_csrf_token
 from gongzhi.security.permissions import Permission
 from gongzhi.security.principal import Principal
 
 # The request's database session; the edge commits it before the response is sent.
 DB = Annotated[Session, Depends(get_db, scope="function")]
+# The CSRF token an unsafe request carries, read before authentication checks it.
+CsrfToken = Annotated[str | None, Depends(submitted_csrf_token)]
 
 
 class RouteAccess:
@@ -31,9 +34,10 @@ class Require(RouteAccess):
     def __init__(self, permission: Permission) -> None:
         self.permission = permission
 
-    def __call__(self, request: Request, db: DB) -> Principal:
+    def __call__(self, request: Request, db: DB, csrf_token: CsrfToken) -> Principal:
         from gongzhi.security.auth import authenticate
 
+        request.state.csrf_submitted = csrf_token
         principal = authenticate(request, db)
         if principal is None:
             raise Unauthenticated("请先登录 / Please sign in")
@@ -46,9 +50,10 @@ class Require(RouteAccess):
 class Public(RouteAccess):
     """Explicitly public; the principal is passed along when someone is signed in."""
 
-    def __call__(self, request: Request, db: DB) -> Principal | None:
+    def __call__(self, request: Request, db: DB, csrf_token: CsrfToken) -> Principal | None:
         from gongzhi.security.auth import authenticate
 
+        request.state.csrf_submitted = csrf_token
         principal = authenticate(request, db)
         request.state.principal = principal
         return principal

@@ -307,21 +307,8 @@ def check_credentials(
         _login_failed(db, account, username, "locked", channel)
         return LoginResult(account, "locked")
     if not passwords.verify_password(account.password_hash, password):
-        account.failed_login_count = (account.failed_login_count or 0) + 1
         _login_failed(db, account, username, "bad_password", channel)
-        if account.failed_login_count >= settings.login_max_failures:
-            account.locked_until = now + timedelta(minutes=settings.login_lockout_minutes)
-            account.failed_login_count = 0
-            _revoke_all_credentials(db, account, sessions_only=True)
-            record(
-                db,
-                actor=AccountActor.of(account),
-                action="security.account.locked",
-                object_type="account",
-                object_id=account.id,
-                new={"locked_until": account.locked_until},
-                reason=f"{settings.login_max_failures} wrong passwords",
-            )
+        register_failure(db, account, settings=settings)
         return LoginResult(account, "bad_credentials")
     if not account.active:
         _login_failed(db, account, username, "inactive", channel)
@@ -331,6 +318,26 @@ def check_credentials(
     if passwords.needs_rehash(account.password_hash):
         account.password_hash = passwords.hash_password(password)
     return LoginResult(account, "ok")
+
+
+def register_failure(db: Session, account: Account, *, settings: Settings | None = None) -> None:
+    """Count a wrong password or second-factor code; lock the account at the limit."""
+    settings = _settings(settings)
+    account.failed_login_count = (account.failed_login_count or 0) + 1
+    if account.failed_login_count < settings.login_max_failures:
+        return
+    account.locked_until = clock.now() + timedelta(minutes=settings.login_lockout_minutes)
+    account.failed_login_count = 0
+    _revoke_all_credentials(db, account, sessions_only=True)
+    record(
+        db,
+        actor=AccountActor.of(account),
+        action="security.account.locked",
+        object_type="account",
+        object_id=account.id,
+        new={"locked_until": account.locked_until},
+        reason=f"{settings.login_max_failures} failed sign-in attempts",
+    )
 
 
 def _login_failed(
@@ -429,6 +436,18 @@ def end_session(db: Session, session: WebSession, *, reason: str = "logout") -> 
     )
 
 
+def end_other_sessions(db: Session, account: Account, *, keep: WebSession) -> None:
+    """After a password change, every other browser must sign in again."""
+    for s in db.scalars(
+        select(WebSession).where(
+            WebSession.account_id == account.id,
+            WebSession.revoked_at.is_(None),
+            WebSession.id != keep.id,
+        )
+    ):
+        end_session(db, s, reason="password_changed")
+
+
 def _revoke_all_credentials(db: Session, account: Account, *, sessions_only: bool = False) -> None:
     now = clock.now()
     for s in db.scalars(
@@ -487,6 +506,25 @@ def verify_totp(db: Session, account: Account, code: str) -> bool:
     return False
 
 
+def verify_totp_with_lockout(
+    db: Session, account: Account, code: str, *, settings: Settings | None = None
+) -> bool:
+    """A sign-in's second factor: wrong codes count towards the lock-out like passwords."""
+    if account.locked_until is not None and account.locked_until > clock.now():
+        return False
+    if verify_totp(db, account, code):
+        return True
+    record(
+        db,
+        actor=AccountActor.of(account),
+        action="security.mfa.failed",
+        object_type="account",
+        object_id=account.id,
+    )
+    register_failure(db, account, settings=settings)
+    return False
+
+
 def confirm_totp(db: Session, account: Account, code: str, *, actor: Actor) -> bool:
     if account.totp_confirmed_at is not None or not verify_totp(db, account, code):
         return False
@@ -501,16 +539,21 @@ def confirm_totp(db: Session, account: Account, code: str, *, actor: Actor) -> b
     return True
 
 
-def pass_mfa(db: Session, session: WebSession, account: Account, code: str) -> bool:
-    if not verify_totp(db, account, code):
-        record(
-            db,
-            actor=AccountActor.of(account),
-            action="security.mfa.failed",
-            object_type="web_session",
-            object_id=session.id,
-        )
+def pass_mfa(
+    db: Session,
+    session: WebSession,
+    account: Account,
+    code: str,
+    *,
+    settings: Settings | None = None,
+) -> bool:
+    if not verify_totp_with_lockout(db, account, code, settings=settings):
         return False
+    mark_mfa_passed(db, session, account)
+    return True
+
+
+def mark_mfa_passed(db: Session, session: WebSession, account: Account) -> None:
     session.mfa_passed = True
     # A new anti-forgery token once the session gains its full rights.
     session.csrf_token = secrets.token_urlsafe(32)
@@ -521,7 +564,6 @@ def pass_mfa(db: Session, session: WebSession, account: Account, code: str) -> b
         object_type="web_session",
         object_id=session.id,
     )
-    return True
 
 
 def reset_totp(db: Session, account: Account, *, actor: Actor, reason: str | None = None) -> None:
