@@ -1,0 +1,36 @@
+"""Signing in as a persona through /login and the citizen and staff homes in a browser."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page
+
+from tests.e2e.helpers import assert_accessible, px, sign_in, switch_elderly
+
+
+def test_citizen_signs_in_to_citizen_home(page: Page) -> None:
+    sign_in(page, "citizen")
+    assert page.url.endswith("/citizen")
+    assert page.get_by_role("heading", name="我的诉求").is_visible()
+    assert page.get_by_role("button", name="退出登录").is_visible()
+    assert_accessible(page)
+    switch_elderly(page, on=True)
+    assert page.url.endswith("/citizen")
+    assert px(page, "body", "font-size") >= 18
+    assert_accessible(page)
+
+
+def test_staff_signs_in_to_staff_home(page: Page) -> None:
+    sign_in(page, "dispatcher")
+    assert page.url.endswith("/staff")
+    assert page.get_by_text("指挥中心调度员").is_visible()
+    assert_accessible(page)
+    switch_elderly(page, on=True)
+    assert px(page, "body", "font-size") >= 18
+    box = page.locator("#elderly-switch").bounding_box()
+    assert box and box["height"] >= 60
+    assert_accessible(page)
+    # Sign out (a POST form) returns to a public page.
+    page.get_by_role("button", name="退出登录").click()
+    page.wait_for_load_state()
+    page.goto("/staff")
+    assert "/login" in page.url
