@@ -145,3 +145,24 @@ def current_csrf(client: Any) -> str:
 @pytest.fixture
 def personas() -> dict[str, Persona]:
     return PERSONAS
+
+
+class Clock:
+    """The security domain's clock, held still and moved by hand."""
+
+    def __init__(self) -> None:
+        from gongzhi.db import utcnow
+
+        self.now = utcnow()
+
+    def advance(self, **delta: float) -> None:
+        from datetime import timedelta
+
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    c = Clock()
+    monkeypatch.setattr(clock, "now", lambda: c.now)
+    return c

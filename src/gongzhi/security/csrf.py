@@ -98,12 +98,13 @@ def login_token_valid(secret: str, nonce: str | None, token: str | None) -> bool
 def csrf_processor(request: Request) -> dict[str, object]:
     """Context processor: ``{{ csrf_input() }}`` renders the hidden token field and
     ``csrf_token`` is the bare value (for htmx's ``hx-headers``)."""
-    token = getattr(request.state, "csrf_token", None)
-    if token is None:
-        nonce = getattr(request.state, "login_nonce", None)
-        if nonce is not None:
-            secret = request.app.state.settings.secret_key.get_secret_value()
-            token = login_token(secret, nonce)
+    # The sign-in form carries its pre-session token even if a half-finished session exists.
+    nonce = getattr(request.state, "login_nonce", None)
+    if nonce is not None:
+        secret = request.app.state.settings.secret_key.get_secret_value()
+        token: str | None = login_token(secret, nonce)
+    else:
+        token = getattr(request.state, "csrf_token", None)
 
     def csrf_input() -> Markup:
         if not token:
