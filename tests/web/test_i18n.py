@@ -29,9 +29,8 @@ def _extracted_msgids() -> set[str]:
     with (PROJECT_ROOT / "babel.cfg").open() as fp:
         method_map, options_map = parse_mapping_cfg(fp)
     found: set[str] = set()
-    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
     for _file, _line, message, _comments, _ctx in extract_from_dir(
-        str(PROJECT_ROOT), method_map, options_map, keywords=keywords
+        str(PROJECT_ROOT / "src"), method_map, options_map
     ):
         if isinstance(message, tuple):
             found.update(m for m in message if m)

@@ -241,3 +241,12 @@ def test_server_error_page_shows_no_internals(app) -> None:  # type: ignore[no-u
         assert resp.json() == {
             "error": {"code": "internal", "message": "系统出错了 / Internal error"}
         }
+
+
+def test_landing_page_leads_a_signed_in_user_home(client: TestClient, sign_in) -> None:  # type: ignore[no-untyped-def]
+    assert "进入工作台" not in client.get("/").text
+    sign_in(make_principal(Role.TOWNSHIP_CLERK))
+    html = client.get("/").text
+    assert 'href="/staff">进入工作台' in html
+    sign_in(make_principal(Role.CITIZEN))
+    assert 'href="/citizen">进入我的主页' in client.get("/").text
