@@ -302,7 +302,23 @@ def parse_responsibility_file(
         and (row := _parse_row(report, line, cells, positions, header_text, resolve_department))
         is not None
     ]
-    _check_codes_and_parents(report, parsed)
+
+    def raw(cells: list[str], key: str) -> str:
+        index = positions.get(key)
+        return cells[index].strip() if index is not None and index < len(cells) else ""
+
+    # Codes and parents are checked on every row, valid or not, so that one report names
+    # every problem (a duplicate of a row that has other errors is still a duplicate).
+    _check_codes_and_parents(
+        report,
+        [
+            (line, raw(cells, "code"), raw(cells, "parent_code") or None)
+            for line, cells in rows[1:]
+            if any(cells) and raw(cells, "code")
+        ],
+        header_text.get("code", COLUMNS["code"][0]),
+        header_text.get("parent_code", COLUMNS["parent_code"][0]),
+    )
     report.raise_if_any("权责清单")
     if not parsed:
         report.add(header_line + 1, "", "没有数据行 / no data rows")
@@ -452,33 +468,35 @@ def _department_ref(
     return False, code
 
 
-def _check_codes_and_parents(report: Report, rows: Iterable[MatterRow]) -> None:
-    rows = list(rows)
+def _check_codes_and_parents(
+    report: Report,
+    rows: list[tuple[int, str, str | None]],
+    code_column: str,
+    parent_column: str,
+) -> None:
     first_line: dict[str, int] = {}
-    for row in rows:
-        if row.code in first_line:
+    for line, code, _parent in rows:
+        if code in first_line:
             report.add(
-                row.line,
-                "事项编码",
-                f"事项编码重复（首次出现在第 {first_line[row.code]} 行）/ "
-                f"duplicate matter code {row.code} (first on line {first_line[row.code]})",
+                line,
+                code_column,
+                f"事项编码重复（首次出现在第 {first_line[code]} 行）/ "
+                f"duplicate matter code {code} (first on line {first_line[code]})",
             )
         else:
-            first_line[row.code] = row.line
-    parents = {row.code: row.parent_code for row in rows}
-    for row in rows:
-        if row.parent_code is None:
+            first_line[code] = line
+    parents = {code: parent for _line, code, parent in rows}
+    for line, code, parent_code in rows:
+        if parent_code is None:
             continue
-        if row.parent_code not in parents:
-            report.add(
-                row.line, "上级编码", f"上级事项不在文件中 / unknown parent: {row.parent_code}"
-            )
+        if parent_code not in parents:
+            report.add(line, parent_column, f"上级事项不在文件中 / unknown parent: {parent_code}")
             continue
-        seen = {row.code}
-        current: str | None = row.parent_code
+        seen = {code}
+        current: str | None = parent_code
         while current is not None:
             if current in seen:
-                report.add(row.line, "上级编码", "上级事项形成循环 / parent cycle")
+                report.add(line, parent_column, "上级事项形成循环 / parent cycle")
                 break
             seen.add(current)
             current = parents.get(current)
