@@ -170,29 +170,55 @@ def test_citizen_may_not_open_staff_home(client: TestClient, sign_in) -> None:  
     assert "没有权限" not in resp.text
 
 
-def test_staff_tiles_follow_permissions_and_existing_pages(app, sign_in) -> None:  # type: ignore[no-untyped-def]
+def test_staff_tiles_follow_permissions_and_existing_pages(app, sign_in, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from gongzhi.security.permissions import Permission
+    from gongzhi.web import pages
+
     extra = APIRouter()
 
-    @extra.get("/org/departments", dependencies=[public()])
+    @extra.get("/test-area/departments", dependencies=[public()])
     def departments() -> dict[str, str]:
         return {}
 
-    @extra.get("/audit", dependencies=[public()])
+    @extra.get("/test-area/audit", dependencies=[public()])
     def audit() -> dict[str, str]:
         return {}
 
     app.include_router(extra)
+    monkeypatch.setattr(
+        pages,
+        "STAFF_TILES",
+        (
+            pages.Tile("部门", "", Permission.DEPARTMENT_READ, ("/test-area/departments",)),
+            pages.Tile("审计日志", "", Permission.AUDIT_READ, ("/nope", "/test-area/audit")),
+            pages.Tile("权责清单", "", Permission.RESPONSIBILITY_READ, ("/test-area/missing",)),
+        ),
+    )
     with TestClient(app) as client:
         sign_in(make_principal(Role.DISPATCHER))
         html = client.get("/staff").text
-        assert 'href="/org/departments"' in html  # DEPARTMENT_READ: every staff role
-        assert 'href="/audit"' not in html  # AUDIT_READ: audit administrator only
-        assert "权责清单" not in html  # no such page served (yet)
+        assert 'href="/test-area/departments"' in html  # DEPARTMENT_READ: every staff role
+        assert 'href="/test-area/audit"' not in html  # AUDIT_READ: audit administrator only
+        assert "权责清单" not in html  # no such page served
 
     with TestClient(app) as client:
         sign_in(make_principal(Role.AUDIT_ADMIN))
         html = client.get("/staff").text
-        assert 'href="/audit"' in html
+        assert 'href="/test-area/audit"' in html  # the first path the app serves
+
+
+def test_staff_home_links_the_areas_that_exist(client: TestClient, sign_in) -> None:  # type: ignore[no-untyped-def]
+    from gongzhi.web.pages import STAFF_TILES, _served_pages
+
+    sign_in(make_principal(Role.SYSTEM_ADMIN))
+    html = client.get("/staff").text
+    served = _served_pages(client.app)  # type: ignore[arg-type]
+    assert "/account" in served
+    for tile in STAFF_TILES:
+        for path in tile.paths:
+            if path in served:
+                assert f'href="{path}"' in html
+                break
 
 
 def test_unknown_page_is_a_translated_404(client: TestClient) -> None:

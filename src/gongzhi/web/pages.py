@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
@@ -95,20 +95,21 @@ def _flat_routes(routes: list[BaseRoute]) -> list[BaseRoute]:
     return out
 
 
-def _served_pages(request: Request) -> set[str]:
-    cached: set[str] | None = getattr(request.app.state, "web_page_paths", None)
+def _served_pages(app: FastAPI) -> set[str]:
+    """Paths of the pages (GET, no parameters) the application serves."""
+    cached: set[str] | None = getattr(app.state, "web_page_paths", None)
     if cached is None:
         cached = {
             r.path
-            for r in _flat_routes(list(request.app.routes))
+            for r in _flat_routes(list(app.routes))
             if isinstance(r, APIRoute) and "GET" in (r.methods or ()) and "{" not in r.path
         }
-        request.app.state.web_page_paths = cached
+        app.state.web_page_paths = cached
     return cached
 
 
 def staff_tiles(request: Request, principal: Principal) -> list[dict[str, str]]:
-    served = _served_pages(request)
+    served = _served_pages(request.app)
     _ = translator(request)
     tiles = []
     for tile in STAFF_TILES:
