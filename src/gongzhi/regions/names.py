@@ -208,6 +208,18 @@ def _analyse(name: str, level: int) -> tuple[str, list[str]]:
     return base, forms
 
 
+def written_forms(name: str, level: int) -> tuple[str, list[str]]:
+    """``(short_name(name, level), aliases(name, level))`` with one analysis."""
+    short, forms = _analyse(name, level)
+    seen = {name, short}
+    out: list[str] = []
+    for form in forms:
+        if form not in seen:
+            seen.add(form)
+            out.append(form)
+    return short, out
+
+
 def short_name(name: str, level: int) -> str:
     """The name without its administrative suffix: 浙江省 → 浙江, 孝丰镇 → 孝丰."""
     return _analyse(name, level)[0]
@@ -219,11 +231,4 @@ def aliases(name: str, level: int) -> list[str]:
     Deterministic order, no duplicates: 横溪坞村委会 (level 5) → ['横溪坞村'],
     广西壮族自治区 (level 1) → ['广西壮族自治区'…] minus itself → ['广西自治区'].
     """
-    short, forms = _analyse(name, level)
-    seen = {name, short}
-    out: list[str] = []
-    for form in forms:
-        if form not in seen:
-            seen.add(form)
-            out.append(form)
-    return out
+    return written_forms(name, level)[1]
