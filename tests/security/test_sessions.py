@@ -143,3 +143,21 @@ def test_page_renders_the_csrf_input(client: TestClient) -> None:
     token = login_as(client, "leader")
     html = client.get("/account/password").text
     assert f'name="csrf_token" value="{token}"' in html
+
+
+def test_shell_logout_form_carries_the_session_token(client: TestClient) -> None:
+    # The CSRF context processor runs alongside the web shell's (i18n, prefs) ones: the
+    # header's sign-out form on a staff page gets this session's token.
+    from gongzhi.security.csrf import csrf_processor
+    from gongzhi.web.templating import context_processors
+
+    assert context_processors.count(csrf_processor) == 1
+    token = login_as(client, "dispatcher")
+    html = client.get("/staff").text
+    form = html[html.index('action="/logout"') :]
+    assert f'name="csrf_token" value="{token}"' in form[: form.index("</form>")]
+    from tests.security.fixtures import csrf_from
+
+    resp = client.post("/logout", data={"csrf_token": csrf_from(form)}, follow_redirects=False)
+    assert resp.status_code == 303
+    assert client.get("/api/v1/me").status_code == 401
