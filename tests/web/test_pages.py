@@ -46,6 +46,8 @@ def test_landing_page_is_public_and_chinese_by_default(client: TestClient) -> No
 def test_landing_page_in_english_from_accept_language(client: TestClient) -> None:
     resp = client.get("/", headers={"Accept-Language": "en-GB,en;q=0.9,zh;q=0.5"})
     assert '<html lang="en">' in resp.text
+    assert resp.headers["content-language"] == "en"
+    assert "Accept-Language" in resp.headers["vary"]
     assert "Report a problem" in resp.text
     assert "Hotline" in resp.text
     assert "反映问题" not in resp.text

@@ -51,4 +51,8 @@ def render(
         ctx.update(processor(request))
     ctx.update(context or {})
     html = env.get_template(template).render(ctx)
-    return HTMLResponse(html, status_code=status_code)
+    response = HTMLResponse(html, status_code=status_code)
+    # The page depends on the language and display cookies and on Accept-Language.
+    response.headers["Content-Language"] = str(ctx.get("lang", "zh-CN"))
+    response.headers["Vary"] = "Cookie, Accept-Language"
+    return response
