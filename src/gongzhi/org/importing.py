@@ -394,7 +394,7 @@ def _parse_row(
                     )
                 elif dept_code not in spec.co_codes:
                     spec.co_codes.append(dept_code)
-        if (spec.co_codes or spec.co_local) and not spec.has_lead:
+        if (spec.co_codes or spec.co_local) and not cell(lead_key):
             report.add(line, col(co_key), "有协办单位但无牵头单位 / co-handlers without a lead")
         levels[level] = spec
 

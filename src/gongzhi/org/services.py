@@ -349,7 +349,7 @@ def import_responsibilities(
             result.created.append(row.code)
         else:
             result.updated.append(row.code)
-        _apply_row(matter, row, departments)
+        _apply_row(db, matter, row, departments)
         by_code[row.code] = matter
     db.flush()
     for row in rows:
@@ -383,7 +383,9 @@ def import_responsibilities(
     return result
 
 
-def _apply_row(matter: Matter, row: MatterRow, departments: dict[str, Department]) -> None:
+def _apply_row(
+    db: Session, matter: Matter, row: MatterRow, departments: dict[str, Department]
+) -> None:
     matter.name = row.name
     matter.kind = row.kind.value
     matter.keywords = row.keywords
@@ -391,7 +393,10 @@ def _apply_row(matter: Matter, row: MatterRow, departments: dict[str, Department
     matter.legal_basis = row.legal_basis
     matter.active = True
     # The matter's rows are replaced as a whole: a new version of the list is authoritative.
-    matter.responsibilities.clear()
+    # Delete the old rows before adding new ones, or (matter, level) would collide.
+    if matter.responsibilities:
+        matter.responsibilities.clear()
+        db.flush()
     for level, spec in row.levels.items():
         if not spec.has_lead:
             continue
