@@ -1,0 +1,82 @@
+"""``gongzhi org ...`` commands, run against the test transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from gongzhi.org import cli
+from gongzhi.org.importing import CANONICAL_HEADER
+from gongzhi.org.models import CalendarOverride
+from gongzhi.org.services import DATA_DIR
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli_db(db: Session, monkeypatch: pytest.MonkeyPatch) -> Session:
+    @contextmanager
+    def unit_of_work() -> Iterator[Session]:
+        yield db
+        db.flush()
+
+    monkeypatch.setattr(cli, "_unit_of_work", unit_of_work)
+    # Wide consoles so that messages are not wrapped mid-phrase.
+    monkeypatch.setattr(cli, "console", Console(width=200))
+    monkeypatch.setattr(cli, "err", Console(stderr=True, width=200))
+    return db
+
+
+def test_import_good_file(cli_db: Session) -> None:
+    result = runner.invoke(
+        cli.app, ["import-responsibilities", str(DATA_DIR / "responsibilities.csv")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "unchanged 71" in result.output
+
+
+def test_import_bad_file_prints_the_rows_and_exits_non_zero(
+    cli_db: Session, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes((",".join(CANONICAL_HEADER) + "\nX1,,部件\nX1,井盖,部件\n").encode("gb18030"))
+    result = runner.invoke(cli.app, ["import-responsibilities", str(bad)])
+    assert result.exit_code == 1
+    assert "nothing imported" in result.output
+    assert "empty matter name" in result.output and "duplicate matter code" in result.output
+
+
+def test_departments_table(cli_db: Session) -> None:
+    result = runner.invoke(cli.app, ["departments", "--region", "330523103000"])
+    assert result.exit_code == 0, result.output
+    assert "330523103-ZF" in result.output and "330523-ZHZF" in result.output
+    assert "330523001-ZF" not in result.output
+
+
+def test_calendar_override_and_add_working_time(cli_db: Session) -> None:
+    result = runner.invoke(
+        cli.app, ["calendar-override", "2027-02-08", "--holiday", "--note", "2027 春节"]
+    )
+    assert result.exit_code == 0, result.output
+    row = cli_db.scalar(select(CalendarOverride).where(CalendarOverride.day == date(2027, 2, 8)))
+    assert row is not None and not row.is_workday and row.note == "2027 春节"
+
+    result = runner.invoke(cli.app, ["add-working-time", "2027-02-05T16:00", "--days", "1"])
+    assert result.exit_code == 0, result.output
+    assert "2027-02-09 17:30" in result.output
+    assert "no official holiday data" in result.output
+
+    result = runner.invoke(cli.app, ["add-working-time", "2026-09-30T16:00", "--hours", "2"])
+    assert "2026-10-08 09:00" in result.output
+    assert "no official holiday data" not in result.output
+
+    assert runner.invoke(cli.app, ["add-working-time", "2026-09-30T16:00"]).exit_code == 1
+    assert runner.invoke(cli.app, ["calendar-override", "2027-13-01", "--workday"]).exit_code == 1
