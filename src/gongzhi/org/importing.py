@@ -5,10 +5,11 @@ All or nothing: :func:`parse_responsibility_file` either returns every row parse
 ``{"line", "column", "reason"}``; nothing is written here (the service applies the result).
 
 The format: one row per matter; the header names the columns, in Chinese or English (see
-``COLUMNS``; ``data/responsibilities.csv`` is a complete example). Department cells name a department by its code,
-full name or short name; ``属地`` names the local government of the case's region at that
-level (the township government, or the village committee). Several co-handlers are
-separated by 、 ， , ； ; or |.
+``COLUMNS``; ``data/responsibilities.csv`` is a complete example). Department cells name a
+department by its code, full name or short name; ``属地`` names the local government of the
+case's region at that level (the township government, or the village committee); it may
+co-handle but not lead at county level. Several co-handlers are separated by 、 ， , ； ; or |.
+Limits apply to every level the row assigns; a row without any lead is a category.
 """
 
 from __future__ import annotations
