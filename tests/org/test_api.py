@@ -277,3 +277,12 @@ def test_admin_uses_the_calendar_and_import_forms(client: TestClient) -> None:
         data={"csrf_token": csrf},
     )
     assert resp.status_code == 200 and "导入完成" in resp.text
+
+
+def test_staff_list(client: TestClient) -> None:
+    assert client.get("/api/v1/org/staff").status_code == 401
+    login_as(client, "township_clerk")
+    staff = client.get("/api/v1/org/staff").json()
+    chen = next(s for s in staff if s["username"] == "zhifa_chen")
+    assert chen["department"]["code"] == ENFORCEMENT and chen["title"] == "科员"
+    assert client.get("/api/v1/org/staff", params={"department": ZHANGWU_GOV}).json() == []

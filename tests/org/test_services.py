@@ -376,3 +376,32 @@ def test_calendar_override_service_and_region_scope(org: Session) -> None:
         services.set_calendar_override(
             org, day=day, is_workday=True, region_code="330523999000", actor=ACTOR
         )
+
+
+def test_refused_update_leaves_the_department_untouched(org: Session) -> None:
+    dept = services.create_department(
+        org,
+        code="U-1",
+        name="甲局",
+        kind="functional",
+        level="county",
+        region_code=COUNTY,
+        actor=ACTOR,
+    )
+    with pytest.raises(Invalid):
+        services.update_department(org, dept, name="乙局", region_code=ZHANGWU, actor=ACTOR)
+    assert dept.name == "甲局" and dept.region_code == COUNTY
+    services.update_department(
+        org, dept, level="township", region_code=ZHANGWU, kind="township", actor=ACTOR
+    )
+    assert dept.level == "township" and dept.region_code == ZHANGWU
+
+
+def test_staff_listing_is_scoped(org: Session) -> None:
+    everyone = queries.list_staff(org)
+    assert STAFF_USERNAME in {account.username for _, account in everyone}
+    clerk_view = queries.list_staff(org, scopes=["330523001000"])  # 递铺街道
+    assert STAFF_USERNAME in {a.username for _, a in clerk_view}  # county staff serve it
+    assert queries.list_staff(org, scopes=["110101000000"]) == []
+    only = queries.list_staff(org, department_code=ZHANGWU_GOV)
+    assert all(p.department.code == ZHANGWU_GOV for p, _ in only)

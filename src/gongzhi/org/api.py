@@ -16,12 +16,14 @@ from gongzhi.org.schemas import (
     CalendarDayOut,
     DepartmentCreate,
     DepartmentOut,
+    DepartmentRef,
     DepartmentUpdate,
     ImportOut,
     LeadOut,
     MatterOut,
     OverrideIn,
     OverrideOut,
+    StaffOut,
 )
 from gongzhi.security.deps import DB, require
 from gongzhi.security.permissions import Permission
@@ -104,6 +106,28 @@ def deactivate_department(
     return DepartmentOut.of(
         services.deactivate_department(db, department, reason=reason, actor=principal)
     )
+
+
+@router.get("/staff", response_model=list[StaffOut])
+def list_staff(
+    db: DB,
+    principal: Principal = require(Permission.STAFF_READ),
+    department: str | None = None,
+) -> list[StaffOut]:
+    rows = queries.list_staff(
+        db, scopes=principal.regions_for(Permission.STAFF_READ), department_code=department
+    )
+    return [
+        StaffOut(
+            account_id=account.id,
+            username=account.username,
+            display_name=account.display_name,
+            department=DepartmentRef.of(profile.department),
+            title=profile.title,
+            active=account.active,
+        )
+        for profile, account in rows
+    ]
 
 
 # -- responsibility list ------------------------------------------------------------------

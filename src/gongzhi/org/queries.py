@@ -20,6 +20,7 @@ from gongzhi.org.models import (
     Matter,
     OrgLevel,
     Responsibility,
+    StaffProfile,
 )
 from gongzhi.regions.codes import (
     LEVEL_DIGITS,
@@ -30,6 +31,7 @@ from gongzhi.regions.codes import (
     pad,
 )
 from gongzhi.regions.codes import subtree_bounds as _bounds
+from gongzhi.security.models import Account
 from gongzhi.security.permissions import Permission
 from gongzhi.security.principal import Principal
 
@@ -90,6 +92,23 @@ def access_department(db: Session, principal: Principal, code: str) -> Departmen
 
 def get_department(db: Session, code: str) -> Department | None:
     return db.scalar(select(Department).where(Department.code == code))
+
+
+def list_staff(
+    db: Session, *, scopes: Sequence[str] | None = None, department_code: str | None = None
+) -> list[tuple[StaffProfile, Account]]:
+    """Staff of the departments visible in ``scopes`` (same rule as departments)."""
+    stmt = (
+        select(StaffProfile, Account)
+        .join(Department, Department.id == StaffProfile.department_id)
+        .join(Account, Account.id == StaffProfile.account_id)
+        .where(department_filter(scopes))
+        .options(selectinload(StaffProfile.department))
+    )
+    if department_code is not None:
+        stmt = stmt.where(Department.code == department_code)
+    rows = db.execute(stmt.order_by(Department.code, Account.username))
+    return [(profile, account) for profile, account in rows]
 
 
 # -- responsibility list ------------------------------------------------------------------

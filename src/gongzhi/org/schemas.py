@@ -186,3 +186,12 @@ class CalendarDayOut(BaseModel):
     official: bool
     holiday: str | None
     override: bool
+
+
+class StaffOut(BaseModel):
+    account_id: int
+    username: str
+    display_name: str
+    department: DepartmentRef
+    title: str | None
+    active: bool

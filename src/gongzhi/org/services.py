@@ -122,23 +122,28 @@ def update_department(
     actor: Actor,
 ) -> Department:
     before = department.snapshot()
+    # Validate everything first, then assign: a refused update leaves the object untouched.
+    values: dict[str, Any] = {}
     if name is not None:
         if not name.strip():
             raise Invalid("部门名称不能为空 / name is required")
-        department.name = name.strip()
+        values["name"] = name.strip()
     if short_name is not _UNSET:
-        department.short_name = (short_name or "").strip() or None
+        values["short_name"] = (short_name or "").strip() or None
     if kind is not None:
-        department.kind = _enum(DepartmentKind, kind, "kind").value
-    if level is not None:
-        department.level = _enum(OrgLevel, level, "level").value
+        values["kind"] = _enum(DepartmentKind, kind, "kind").value
+    new_level = _enum(OrgLevel, level, "level") if level is not None else None
+    if new_level is not None:
+        values["level"] = new_level.value
     if region_code is not None:
-        department.region_code = region_code
-    if region_code is not None or level is not None:
-        _require_region(db, department.region_code, OrgLevel(department.level))
+        values["region_code"] = region_code
+    if region_code is not None or new_level is not None:
+        _require_region(
+            db, region_code or department.region_code, new_level or OrgLevel(department.level)
+        )
     if parent_code is not _UNSET:
         if parent_code is None:
-            department.parent_id = None
+            values["parent_id"] = None
         else:
             parent = _department_by_code(db, parent_code)
             ancestor: Department | None = parent
@@ -146,7 +151,9 @@ def update_department(
                 if ancestor.id == department.id:
                     raise Invalid("上级部门形成循环 / parent cycle", code="parent_cycle")
                 ancestor = ancestor.parent
-            department.parent_id = parent.id
+            values["parent_id"] = parent.id
+    for key, value in values.items():
+        setattr(department, key, value)
     old, new = changes(before, department.snapshot())
     if new:
         db.flush()
