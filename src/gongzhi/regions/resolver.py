@@ -152,7 +152,8 @@ def _clean_remainder(text: str) -> str:
 class _State(NamedTuple):
     node: int  # -1 for the root (nothing matched yet)
     score: float
-    end: int  # text position after the match
+    start: int  # text span of the match
+    end: int
     prev: int  # index of the previous state, -1 for none
     weak: bool  # matched by a bare short name
 
@@ -298,7 +299,7 @@ class AddressResolver:
 
     def resolve(self, text: str) -> Resolution:
         norm = _canon(normalise(text or ""))
-        states: list[_State] = [_State(-1, 0.0, 0, -1, False)]
+        states: list[_State] = [_State(-1, 0.0, 0, 0, -1, False)]
         if norm:
             self._run(norm, states)
         return self._answer(norm, states)
@@ -427,7 +428,7 @@ class AddressResolver:
                 if old is not None and states[old].score >= score:
                     continue
                 best_for_node[i] = len(states)
-                states.append(_State(i, score, end, si, weak))
+                states.append(_State(i, score, start, end, si, weak))
                 if levels[i] < 5:
                     upper.append(len(states) - 1)
 
@@ -440,11 +441,9 @@ class AddressResolver:
         )
         top_score = states[ranked[0]].score
         tied = sorted({states[si].node for si in ranked if states[si].score >= top_score - 1e-9})
-        # Tied chains ending at an ancestor and its descendant agree: keep the descendant.
-        tied = [n for n in tied if not any(self._is_ancestor(n, m) for m in tied)]
         if len(tied) > 1:
-            # The same bare name for a township and a village in it (递铺街道, 递铺社区):
-            # people mean the larger unit.
+            # Equal evidence for regions of different levels comes from one name shared by
+            # them (递铺街道 and 递铺社区, 朝阳市 and 朝阳县): people mean the larger unit.
             shallowest = min(self.levels[n] for n in tied)
             tied = [n for n in tied if self.levels[n] == shallowest]
         if len(tied) > 1:
@@ -512,6 +511,9 @@ class AddressResolver:
     ) -> float:
         # Evidence: how many consistent names, whether they carried their suffix, and the
         # margin over the best answer that is not on the same chain.
+        # A rival read from inside one of the chain's own matches (吉县 inside 安吉县) is
+        # no rival.
+        spans = [(st.start, st.end) for st in chain]
         runner_up = next(
             (
                 states[si].score
@@ -519,6 +521,12 @@ class AddressResolver:
                 if not self._is_ancestor(states[si].node, top.node)
                 and states[si].node != top.node
                 and not self._is_ancestor(top.node, states[si].node)
+                and not any(
+                    s <= states[si].start
+                    and states[si].end <= e
+                    and e - s > states[si].end - states[si].start
+                    for s, e in spans
+                )
             ),
             0.0,
         )
