@@ -306,9 +306,9 @@ class AddressResolver:
 
     def _run(self, text: str, states: list[_State]) -> None:
         key_lengths = self.key_lengths
+        # In text order, the longer of two matches at one position first.
         matches = sorted(
-            ((end + 1 - key_lengths[k], end + 1, k) for end, k in self.automaton.iter(text)),
-            key=lambda m: (m[0], -m[1]),
+            [(end + 1 - key_lengths[k], -end - 1, k) for end, k in self.automaton.iter(text)]
         )
         home = self.home_range
         levels = self.levels
@@ -320,7 +320,8 @@ class AddressResolver:
         best_for_node: dict[int, int] = {}
         # States of regions above village level: only those can be continued.
         upper: list[int] = []
-        for start, end, k in matches:
+        for start, neg_end, k in matches:
+            end = -neg_end
             length = key_lengths[k]
             first = offsets[k]
             last = offsets[k + 1]

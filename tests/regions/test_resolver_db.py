@@ -1,0 +1,54 @@
+"""``get_resolver(db)``: the resolver built from the region table, cached per table version."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from gongzhi.regions.models import Region
+from gongzhi.regions.names import written_forms
+from gongzhi.regions.resolver import get_resolver, invalidate
+
+# A made-up province (code 99) so the test does not depend on what the seed imported.
+TREE = [
+    ("990000000000", "测试省", 1, None),
+    ("990100000000", "甲乙市", 2, "990000000000"),
+    ("990102000000", "丙丁县", 3, "990100000000"),
+    ("990102101000", "戊己镇", 4, "990102000000"),
+    ("990102101201", "庚辛村村民委员会", 5, "990102101000"),
+]
+
+
+def _add(db: Session, code: str, name: str, level: int, parent: str | None) -> None:
+    short, aliases = written_forms(name, level)
+    db.add(
+        Region(
+            code=code,
+            name=name,
+            short_name=short,
+            aliases=aliases,
+            level=level,
+            parent_code=parent,
+        )
+    )
+    db.flush()
+
+
+def test_get_resolver_reads_the_region_table_and_follows_changes(db: Session) -> None:
+    for row in TREE:
+        _add(db, *row)
+    resolver = get_resolver(db, home_region="990102000000")
+    assert get_resolver(db, home_region="990102000000") is resolver  # cached
+
+    got = resolver.resolve("丙丁县戊己镇庚辛村12号")
+    assert got.code == "990102101201"
+    assert got.names == ["测试省", "甲乙市", "丙丁县", "戊己镇", "庚辛村村民委员会"]
+    assert got.remainder == "12号"
+
+    # A new row changes the table version: the next call sees it.
+    _add(db, "990102101202", "壬癸社区居民委员会", 5, "990102101000")
+    rebuilt = get_resolver(db, home_region="990102000000")
+    assert rebuilt is not resolver
+    assert rebuilt.resolve("戊己镇壬癸社区").code == "990102101202"
+
+    invalidate()
+    assert get_resolver(db, home_region="990102000000") is not rebuilt
