@@ -195,3 +195,11 @@ def test_resolve_is_fast_enough_for_a_test_run(
         resolver.resolve(text)
     rate = len(texts) / max(time.process_time() - started, 1e-9)
     assert rate >= 2000, f"{rate:.0f} addresses/s"
+
+
+def test_long_text_is_cut_not_slow(resolver: AddressResolver) -> None:
+    text = "浙江省湖州市安吉县孝丰镇横溪坞村" + "和平村新村中心城关安吉路" * 2000
+    started = time.process_time()
+    got = resolver.resolve(text)
+    assert time.process_time() - started < 1.0
+    assert got.code == "330523105202"

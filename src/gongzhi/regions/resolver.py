@@ -48,6 +48,7 @@ DEFAULT_HOME_REGION = "330523000000"
 
 # A key shared by more regions than this does not start a chain outside the home county.
 _MAX_ROOT_POSTINGS = 8
+_MAX_TEXT = 200
 _SUFFIX_BONUS = 0.5
 _CHAIN_BONUS = 1.0
 _HOME_BONUS = 0.3
@@ -301,7 +302,8 @@ class AddressResolver:
         norm = _canon(normalise(text or ""))
         states: list[_State] = [_State(-1, 0.0, 0, 0, -1, False)]
         if norm:
-            self._run(norm, states)
+            # An address is short; a pasted page must not cost quadratic time.
+            self._run(norm[:_MAX_TEXT], states)
         return self._answer(norm, states)
 
     def _run(self, text: str, states: list[_State]) -> None:

