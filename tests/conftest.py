@@ -89,3 +89,9 @@ def app(settings: Settings, connection: Connection):  # type: ignore[no-untyped-
 def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
     with TestClient(app, base_url="http://testserver") as c:
         yield c
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Browser tests drive a real server that commits to the shared test database; run them
+    # last so their rows can never leak into the rolled-back tests.
+    items.sort(key=lambda item: "tests/e2e/" in item.nodeid.replace("\\", "/"))
