@@ -284,12 +284,13 @@ def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield chunk
 
 
-def _upsert_sql(mark: str) -> str:
+def _upsert_sql(mark: str, rows: int = 1) -> str:
     """``INSERT ... ON CONFLICT (code) DO UPDATE``: the same text on SQLite and PostgreSQL."""
     updates = ", ".join(f"{c} = excluded.{c}" for c in (*_COMPARED, "updated_at"))
+    one = f"({', '.join(mark for _ in _COLUMNS)})"
     return (
         f"INSERT INTO region ({', '.join(_COLUMNS)}) "
-        f"VALUES ({', '.join(mark for _ in _COLUMNS)}) "
+        f"VALUES {', '.join(one for _ in range(rows))} "
         f"ON CONFLICT (code) DO UPDATE SET {updates}"
     )
 
@@ -360,8 +361,14 @@ class _Writer:
         return {r[0]: tuple(r) for r in result}
 
     def upsert(self, values: list[tuple[Any, ...]]) -> None:
-        rows = [(*v, self.stamp, self.stamp) for v in values]
-        self.conn.exec_driver_sql(_upsert_sql(self.mark), rows)
+        if not self.postgresql:
+            rows = [(*v, self.stamp, self.stamp) for v in values]
+            self.conn.exec_driver_sql(_upsert_sql(self.mark), rows)
+            return
+        # PostgreSQL: one round trip per row is the cost; send 500 rows per statement.
+        for chunk in _chunks(values, 500):
+            params = [p for v in chunk for p in (*v, self.stamp, self.stamp)]
+            self.conn.exec_driver_sql(_upsert_sql(self.mark, rows=len(chunk)), tuple(params))
 
     def copy(self, values: list[tuple[Any, ...]]) -> None:
         """PostgreSQL COPY into the (empty) table: the fastest bulk path there is."""
