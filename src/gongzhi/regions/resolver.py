@@ -320,8 +320,9 @@ class AddressResolver:
         offsets = self.offsets
         n_text = len(text)
         best_for_node: dict[int, int] = {}
-        # States of regions above village level: only those can be continued.
-        upper: list[int] = []
+        # States of regions above village level, the only ones a later match can continue:
+        # (end of match, region id, end of its subtree, score, level, state index).
+        upper: list[tuple[int, int, int, float, int, int]] = []
         for start, neg_end, k in matches:
             end = -neg_end
             length = key_lengths[k]
@@ -337,12 +338,11 @@ class AddressResolver:
             low_id = postings[first]
             high_id = postings[last - 1]
             # Continue an existing chain.
-            for si in upper:
-                st = states[si]
-                if st.end > start or high_id <= st.node or low_id >= ends[st.node]:
+            for st_end, node, node_end, score, node_level, si in upper:
+                if st_end > start or high_id <= node or low_id >= node_end:
                     continue
-                lo = bisect_left(postings, st.node + 1, first, last)
-                hi = bisect_left(postings, ends[st.node], lo, last)
+                lo = bisect_left(postings, node + 1, first, last)
+                hi = bisect_left(postings, node_end, lo, last)
                 for j in range(lo, hi):
                     i = postings[j]
                     flag = flags[j]
@@ -355,12 +355,12 @@ class AddressResolver:
                             not flag & 1
                             and levels[i] == 5
                             and length == 2
-                            and levels[st.node] < 4
+                            and node_level < 4
                             and not bare_tail
                         ):
                             # 中心, 新村: a common word needs its township, or the end of text.
                             continue
-                    gain = st.score + length + _CHAIN_BONUS
+                    gain = score + length + _CHAIN_BONUS
                     if not flag & 2:
                         gain += _SUFFIX_BONUS
                     prev = found.get(i)
@@ -426,14 +426,14 @@ class AddressResolver:
                         prev = found.get(i)
                         if prev is None or gain > prev[0]:
                             found[i] = (gain, 0, flag == 2)
-            for i, (score, si, weak) in found.items():
+            for i, (total, si, weak) in found.items():
                 old = best_for_node.get(i)
-                if old is not None and states[old].score >= score:
+                if old is not None and states[old].score >= total:
                     continue
                 best_for_node[i] = len(states)
-                states.append(_State(i, score, start, end, si, weak))
                 if levels[i] < 5:
-                    upper.append(len(states) - 1)
+                    upper.append((end, i, ends[i], total, levels[i], len(states)))
+                states.append(_State(i, total, start, end, si, weak))
 
     def _answer(self, text: str, states: list[_State]) -> Resolution:
         if len(states) == 1:
