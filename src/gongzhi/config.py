@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     # The deployment's own county: the address resolver prefers regions inside it.
     home_region: str = "330523000000"
     timezone: str = "Asia/Shanghai"
+    # Office periods (local time) that working-hour deadlines count, e.g. summer hours.
+    office_hours: str = "08:30-12:00,13:30-17:30"
     default_locale: Literal["zh_CN", "en"] = "zh_CN"
     # Shown on every public page (offline channel): hotline and service-station hint.
     hotline: str = "12345"

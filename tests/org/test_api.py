@@ -286,3 +286,17 @@ def test_staff_list(client: TestClient) -> None:
     chen = next(s for s in staff if s["username"] == "zhifa_chen")
     assert chen["department"]["code"] == ENFORCEMENT and chen["title"] == "科员"
     assert client.get("/api/v1/org/staff", params={"department": ZHANGWU_GOV}).json() == []
+
+
+def test_office_hours_come_from_the_settings(client: TestClient, app: Any) -> None:
+    login_as(client, "dispatcher")
+    settings = app.state.settings
+    original = settings.office_hours
+    settings.office_hours = "09:00-12:00,14:00-18:00"  # summer hours
+    try:
+        resp = client.get(
+            "/api/v1/org/calendar/add", params={"start": "2026-07-06T11:00:00+08:00", "hours": 2}
+        ).json()
+    finally:
+        settings.office_hours = original
+    assert resp["due"] == "2026-07-06T07:00:00Z"  # 15:00 in Shanghai

@@ -198,8 +198,8 @@ def _aware(moment: datetime, request: Request) -> datetime:
     return moment
 
 
-def _calendar(db: DB, region: str | None) -> WorkCalendar:
-    return queries.load_work_calendar(db, region)
+def _calendar(request: Request, db: DB, region: str | None) -> WorkCalendar:
+    return queries.calendar_for(db, request.app.state.settings, region)
 
 
 @router.get("/calendar/add", response_model=CalendarAddOut)
@@ -215,7 +215,7 @@ def calendar_add(
     """The moment ``hours`` office hours (or ``days`` working days) after ``start``."""
     if (hours is None) == (days is None):
         raise Invalid("请给出 hours 或 days 之一 / give exactly one of hours or days")
-    calendar = _calendar(db, region)
+    calendar = _calendar(request, db, region)
     begin = _aware(start, request)
     if hours is not None:
         due = calendar.add_working_hours(begin, hours)
@@ -235,6 +235,7 @@ def calendar_add(
 
 @router.get("/calendar/days", response_model=list[CalendarDayOut])
 def calendar_days(
+    request: Request,
     db: DB,
     start: date,
     principal: Principal = require(Permission.CALENDAR_READ),
@@ -245,7 +246,7 @@ def calendar_days(
     end = end or start
     if end < start or (end - start).days > 366:
         raise Invalid("日期范围无效（最多 366 天）/ bad date range (366 days max)")
-    calendar = _calendar(db, region)
+    calendar = _calendar(request, db, region)
     out = []
     day = start
     while day <= end:

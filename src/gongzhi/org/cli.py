@@ -134,7 +134,7 @@ def add_working_time(
         begin = begin.replace(tzinfo=tz)
     try:
         with _unit_of_work() as db:
-            calendar = queries.load_work_calendar(db, region)
+            calendar = queries.calendar_for(db, get_settings(), region)
         if hours is not None:
             due = calendar.add_working_hours(begin, hours)
         else:

@@ -106,7 +106,7 @@ def calendar_page(
     year = year or today.year
     if not 1990 <= year <= 2100:
         raise Invalid("年份无效 / bad year")
-    calendar = queries.load_work_calendar(db)
+    calendar = queries.calendar_for(db, request.app.state.settings)
     holidays = []
     if is_official_year(year):
         day = date(year, 1, 1)

@@ -10,8 +10,14 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, false, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from gongzhi.config import Settings
 from gongzhi.errors import NotFound
-from gongzhi.org.calendar import DEFAULT_OFFICE_HOURS, DEFAULT_TIMEZONE, WorkCalendar
+from gongzhi.org.calendar import (
+    DEFAULT_OFFICE_HOURS,
+    DEFAULT_TIMEZONE,
+    WorkCalendar,
+    parse_office_hours,
+)
 from gongzhi.org.models import (
     ORG_LEVEL_REGION_LEVEL,
     CalendarOverride,
@@ -289,3 +295,14 @@ def load_work_calendar(
     query; the returned object answers from memory."""
     rows = db.scalars(select(CalendarOverride).where(_override_applies(region_code)))
     return WorkCalendar(merge_overrides(rows), office_hours, timezone)
+
+
+def calendar_for(db: Session, settings: Settings, region_code: str | None = None) -> WorkCalendar:
+    """The work calendar with the deployment's office hours and time zone (settings
+    ``GONGZHI_OFFICE_HOURS``, ``GONGZHI_TIMEZONE``)."""
+    return load_work_calendar(
+        db,
+        region_code,
+        office_hours=parse_office_hours(settings.office_hours),
+        timezone=settings.timezone,
+    )
