@@ -80,3 +80,16 @@ def test_calendar_override_and_add_working_time(cli_db: Session) -> None:
 
     assert runner.invoke(cli.app, ["add-working-time", "2026-09-30T16:00"]).exit_code == 1
     assert runner.invoke(cli.app, ["calendar-override", "2027-13-01", "--workday"]).exit_code == 1
+
+
+def test_export_then_import_changes_nothing(cli_db: Session, tmp_path: Path) -> None:
+    out = tmp_path / "list.csv"
+    result = runner.invoke(cli.app, ["export-responsibilities", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "71 matters" in result.output
+    data = out.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    assert "330523-ZJ" in data.decode("utf-8-sig")  # departments by code
+    result = runner.invoke(cli.app, ["import-responsibilities", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "created 0, updated 0, deactivated 0, unchanged 71" in result.output

@@ -67,6 +67,18 @@ def import_responsibilities(
     )
 
 
+@app.command("export-responsibilities")
+def export_responsibilities(
+    file: Path = typer.Argument(..., dir_okay=False, help="CSV file to write (UTF-8 with BOM)."),
+) -> None:
+    """Write the responsibility list as CSV in the import format (edit it, import it again)."""
+    with _unit_of_work() as db:
+        text = queries.export_responsibilities(db)
+    # The BOM lets spreadsheet programs on Windows open the file as UTF-8.
+    file.write_text(text, encoding="utf-8-sig", newline="")
+    console.print(f"wrote {file} ({text.count(chr(10)) - 1} matters)")
+
+
 @app.command("departments")
 def departments(
     region: str | None = typer.Option(None, help="Only departments serving this region code."),

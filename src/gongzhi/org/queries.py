@@ -18,12 +18,15 @@ from gongzhi.org.calendar import (
     WorkCalendar,
     parse_office_hours,
 )
+from gongzhi.org.importing import LEVEL_COLUMNS, write_csv
 from gongzhi.org.models import (
+    MATTER_KIND_LABELS,
     ORG_LEVEL_REGION_LEVEL,
     CalendarOverride,
     Department,
     DepartmentKind,
     Matter,
+    MatterKind,
     OrgLevel,
     Responsibility,
     StaffProfile,
@@ -145,6 +148,38 @@ def get_matter(db: Session, code: str) -> Matter:
     if matter is None:
         raise NotFound(f"未知事项 / unknown matter: {code}")
     return matter
+
+
+def export_responsibilities(db: Session) -> str:
+    """The active responsibility list as CSV in the import format (departments by code), so
+    an administrator can export, edit and import it again; an unedited export re-imports
+    without changes."""
+    rows: list[dict[str, str]] = []
+    for matter in list_matters(db):
+        row = {
+            "code": matter.code,
+            "name": matter.name,
+            "kind": MATTER_KIND_LABELS[MatterKind(matter.kind)],
+            "parent_code": matter.parent.code if matter.parent else "",
+            "keywords": "、".join(matter.keywords or []),
+            "description": matter.description or "",
+            "legal_basis": matter.legal_basis or "",
+            "delegated": "否",
+        }
+        for resp in matter.responsibilities:
+            level = OrgLevel(resp.level)
+            lead_key, co_key = LEVEL_COLUMNS[level]
+            lead = resp.lead_department
+            row[lead_key] = "属地" if resp.lead_local else (lead.code if lead else "")
+            co = [d.code for d in resp.co_handlers] + (["属地"] if resp.co_local else [])
+            row[co_key] = "、".join(co)
+            row["dispatch_hours"] = f"{resp.dispatch_hours:g}"
+            row["signoff_hours"] = f"{resp.signoff_hours:g}"
+            row["handling_days"] = str(resp.handling_days)
+            row["feedback_days"] = str(resp.feedback_days)
+            row["delegated"] = "是" if resp.delegated else "否"
+        rows.append(row)
+    return write_csv(rows)
 
 
 @dataclass
