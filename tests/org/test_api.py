@@ -21,6 +21,7 @@ READ_ROUTES = [
     "/api/v1/org/calendar/add?start=2026-09-30T16:00:00%2B08:00&hours=2",
     "/api/v1/org/calendar/days?start=2026-10-01",
     "/api/v1/org/calendar/overrides",
+    "/api/v1/org/responsibilities/export.csv",
 ]
 PAGES = ["/org/departments", "/org/responsibilities", "/org/calendar"]
 
@@ -300,3 +301,12 @@ def test_office_hours_come_from_the_settings(client: TestClient, app: Any) -> No
     finally:
         settings.office_hours = original
     assert resp["due"] == "2026-07-06T07:00:00Z"  # 15:00 in Shanghai
+
+
+def test_export_csv(client: TestClient) -> None:
+    login_as(client, "township_clerk")
+    resp = client.get("/api/v1/org/responsibilities/export.csv")
+    assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/csv")
+    assert resp.content.startswith(b"\xef\xbb\xbf")
+    lines = resp.content.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("事项编码,事项名称") and len(lines) == 72

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, File, Query, Request, UploadFile
+from fastapi import APIRouter, File, Query, Request, Response, UploadFile
 
 from gongzhi.errors import Forbidden, Invalid, NotFound
 from gongzhi.org import queries, services
@@ -150,6 +150,19 @@ def get_matter(
     code: str, db: DB, principal: Principal = require(Permission.RESPONSIBILITY_READ)
 ) -> MatterOut:
     return MatterOut.of(queries.get_matter(db, code))
+
+
+@router.get("/responsibilities/export.csv", response_class=Response)
+def export_responsibilities(
+    db: DB, principal: Principal = require(Permission.RESPONSIBILITY_READ)
+) -> Response:
+    """The active list as CSV in the import format (UTF-8 with BOM, for spreadsheets)."""
+    body = "\ufeff" + queries.export_responsibilities(db)
+    return Response(
+        body.encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="responsibilities.csv"'},
+    )
 
 
 @router.get("/lead", response_model=LeadOut)
