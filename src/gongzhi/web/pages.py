@@ -15,7 +15,7 @@ from gongzhi.security.permissions import Permission, Role
 from gongzhi.security.principal import Principal
 from gongzhi.web.i18n import LANG_COOKIE, N_, normalise, translator
 from gongzhi.web.prefs import COOKIE_MAX_AGE, ELDERLY_COOKIE, SIZE_COOKIE, TEXT_SIZES, safe_next
-from gongzhi.web.queries import region_names
+from gongzhi.web.queries import region_labels
 from gongzhi.web.templating import render
 
 router = APIRouter(tags=["web"], include_in_schema=False)
@@ -136,7 +136,7 @@ def staff_home(
     request: Request, db: DB, principal: Principal = require(Permission.STAFF_HOME)
 ) -> HTMLResponse:
     _ = translator(request)
-    names = region_names(db, (g.region_code for g in principal.grants))
+    names = region_labels(db, (g.region_code for g in principal.grants))
     grants: list[dict[str, Any]] = [
         {
             "role": _(ROLE_LABELS.get(g.role, str(g.role))),

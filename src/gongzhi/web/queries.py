@@ -1,19 +1,24 @@
-"""Reads the shell needs from other domains (region names for the staff home)."""
+"""Reads the shell needs from other domains (region labels for the staff home)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gongzhi.regions.models import Region
+from gongzhi.errors import NotFound
+from gongzhi.regions import queries as regions
 
 
-def region_names(db: Session, codes: Iterable[str]) -> dict[str, str]:
-    """Names of the given regions by code; unknown codes are left out."""
-    wanted = sorted(set(codes))
-    if not wanted:
-        return {}
-    rows = db.execute(select(Region.code, Region.name).where(Region.code.in_(wanted)))
-    return {code: name for code, name in rows}
+def region_labels(db: Session, codes: Iterable[str]) -> dict[str, str]:
+    """A readable label per region code, from the county down (安吉县鄣吴镇玉华村); a province
+    or city is named alone. Unknown codes are left out."""
+    labels: dict[str, str] = {}
+    for code in sorted(set(codes)):
+        try:
+            chain = regions.path(db, code)
+        except NotFound:
+            continue
+        local = [r.name for r in chain if r.level >= 3] or [chain[-1].name]
+        labels[code] = "".join(local)
+    return labels
