@@ -6,11 +6,12 @@ Every knob an operator may turn lives here; docs/configuration.md lists them. Ou
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEMO_SECRET = "gongzhi-demo-secret-not-for-production"
@@ -44,6 +45,21 @@ class Settings(BaseSettings):
     password_max_age_days: int = 90
     # Cookies carry the Secure flag unless the deployment runs plain HTTP on localhost.
     cookie_secure: bool = False
+
+    @field_validator("office_hours")
+    @classmethod
+    def _office_hours_are_periods(cls, value: str) -> str:
+        # Checked here so a typo stops the platform at start-up, not on the first deadline.
+        periods = [p.strip() for p in value.split(",") if p.strip()]
+        if not periods:
+            raise ValueError("office_hours needs at least one period, e.g. 08:30-12:00")
+        for period in periods:
+            if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", period):
+                raise ValueError(f"office_hours period {period!r} is not HH:MM-HH:MM")
+            start, end = period.split("-")
+            if start >= end:
+                raise ValueError(f"office_hours period {period!r} ends before it starts")
+        return value
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

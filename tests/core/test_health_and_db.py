@@ -85,3 +85,26 @@ def test_naive_datetimes_are_refused(db: Session) -> None:
     event.occurred_at = datetime(2026, 3, 1, 8, 0)
     with pytest.raises(Exception, match="naive datetime"):
         db.flush()
+
+
+@pytest.mark.parametrize(
+    "bad", ["", "8:30-12:00", "12:00-08:30", "08:30-12:00,13:30", "25:00-26:00"]
+)
+def test_bad_office_hours_stop_startup(bad: str) -> None:
+    from pydantic import ValidationError
+
+    from gongzhi.config import Settings
+
+    with pytest.raises(ValidationError, match="office_hours"):
+        Settings(office_hours=bad, _env_file=None)  # type: ignore[call-arg]
+
+
+def test_production_refuses_the_demo_secret() -> None:
+    from pydantic import ValidationError
+
+    from gongzhi.config import Settings
+
+    with pytest.raises(ValidationError, match="GONGZHI_SECRET_KEY"):
+        Settings(env="production", _env_file=None)  # type: ignore[call-arg]
+    ok = Settings(env="production", secret_key="x" * 48, _env_file=None)  # type: ignore[call-arg]
+    assert ok.secret_key.get_secret_value() == "x" * 48
