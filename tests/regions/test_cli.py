@@ -110,6 +110,11 @@ def test_import_into_an_empty_database_then_again(fresh_database: str) -> None:
         # the first load rebuilt the secondary indexes it set aside
         names = {ix["name"] for ix in inspect(engine).get_indexes("region")}
         assert names == {"ix_region_name", "ix_region_short_name", "ix_region_parent_code"}
+        # and the tree's own foreign key, where it was set aside (PostgreSQL)
+        fks = inspect(engine).get_foreign_keys("region")
+        assert [(fk["name"], fk["referred_table"]) for fk in fks] == [
+            ("fk_region_parent_code_region", "region")
+        ]
         with Session(engine) as db:
             village = db.get(Region, YUHUA)
             assert village is not None and village.aliases == ["玉华村"]

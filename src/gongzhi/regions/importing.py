@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.schema import AddConstraint, DropConstraint
 
 from gongzhi.db import utcnow
 from gongzhi.errors import Invalid
@@ -401,9 +402,18 @@ def upsert_regions(
     # instead of maintaining them row by row, which is several times slower. Only when empty:
     # dropping an index locks the table, and an empty table has no readers to block.
     initial = conn.exec_driver_sql("SELECT 1 FROM region LIMIT 1").first() is None
+    # PostgreSQL checks a foreign key with a trigger per row; on a first load, adding the
+    # constraint afterwards validates the whole tree in one join instead.
+    self_fks = [
+        fk.constraint
+        for fk in table.foreign_keys
+        if writer.postgresql and fk.constraint is not None
+    ]
     if initial:
         for index in table.indexes:
             index.drop(conn)
+        for fk in self_fks:
+            conn.execute(DropConstraint(fk))
     for batch in _chunks(rows, batch_size):
         existing = {} if initial else writer.existing([b.code for b in batch])
         writes: list[tuple[Any, ...]] = []
@@ -427,6 +437,8 @@ def upsert_regions(
         if progress is not None:
             progress(len(batch))
     if initial:
+        for fk in self_fks:
+            conn.execute(AddConstraint(fk))
         for index in table.indexes:
             index.create(conn)
         if writer.postgresql:
