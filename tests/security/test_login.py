@@ -41,6 +41,13 @@ def test_login_page_contract(client: TestClient) -> None:
     assert page.headers["cache-control"] == "no-store"
 
 
+def test_login_page_states_the_configured_lockout(client: TestClient, app) -> None:  # type: ignore[no-untyped-def]
+    app.state.settings = app.state.settings.model_copy(update={"login_max_failures": 7})
+    assert "连续输错密码 7 次" in client.get("/login").text
+    english = client.get("/login", headers={"Accept-Language": "en"}).text
+    assert "After 7 wrong passwords" in english
+
+
 def test_staff_go_to_staff_home_and_citizens_to_citizen_home(client: TestClient) -> None:
     resp = _post_login(client, "township_clerk", PERSONA_PASSWORD)
     assert resp.status_code == 303 and resp.headers["location"] == "/staff"

@@ -41,9 +41,10 @@ class Require(RouteAccess):
         principal = authenticate(request, db)
         if principal is None:
             raise Unauthenticated("请先登录 / Please sign in")
+        # Recorded before the check so a 403 page still shows who is signed in.
+        request.state.principal = principal
         if not principal.can(self.permission):
             raise Forbidden("没有权限 / Not allowed", code="forbidden")
-        request.state.principal = principal
         return principal
 
 

@@ -88,7 +88,12 @@ def _login_form(
     response = render(
         request,
         "security/login.html",
-        {"username": username, "next": safe_next(next_url, ""), "errors": errors or []},
+        {
+            "username": username,
+            "next": safe_next(next_url, ""),
+            "errors": errors or [],
+            "max_failures": settings.login_max_failures,
+        },
         status_code=status_code,
     )
     response.set_cookie(
