@@ -132,6 +132,7 @@ _SUFFIXES: dict[int, tuple[tuple[str, tuple[str, ...]], ...]] = {
     5: (
         ("社区居民委员会", ("社区", "社区居委会")),
         ("社区居委会", ("社区",)),
+        ("村村民委员会", ("村", "村委会")),
         ("村民委员会", ("村", "村委会")),
         ("村村委会", ("村", "村委会")),
         ("村委会", ("村",)),
@@ -200,7 +201,7 @@ def _analyse(name: str, level: int) -> tuple[str, list[str]]:
             continue
         short = stem
         forms.extend(stem + w for w in written)
-        if level == 5 and suffix == "村村委会":
+        if level == 5 and suffix in ("村村委会", "村村民委员会"):
             forms.append(stem + "村村")
         forms.append(short)
         forms.extend(_EXTRA_ALIASES.get((level, short), ()))

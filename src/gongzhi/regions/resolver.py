@@ -94,6 +94,7 @@ _FOLLOWER_LEVELS: dict[str, frozenset[int]] = {
     "居": frozenset({5}),
     "嘎": frozenset({5}),
 }
+_TOWNSHIP_LEVEL = frozenset({4})
 _WS = re.compile(r"\s+")
 _NOISE_PREFIX = re.compile(r"^(?:中华人民共和国|中国)")
 _PHONE_OR_POSTCODE = re.compile(
@@ -331,6 +332,8 @@ class AddressResolver:
             follower = text[end] if end < n_text else ""
             street = follower in _STREET_FOLLOWERS
             follower_levels = _FOLLOWER_LEVELS.get(follower)
+            if follower == "街" and text.startswith("街道", end):
+                street, follower_levels = False, _TOWNSHIP_LEVEL
             bare_tail = follower == "" or follower.isdigit() or follower in "组号"
             found: dict[int, tuple[float, int, bool]] = {}
             # A name written without its suffix (flag 2) must not run into a street name

@@ -199,6 +199,16 @@ HAND: list[tuple[str, str, str]] = [
     ("江西井冈山", "江西省/井冈山市", "dropped_suffix"),
     ("安吉", "安吉县", "dropped_suffix"),
     ("湖州", "湖州市", "dropped_suffix"),
+    # The wrong kind of suffix: towns that became 街道 (or the reverse), villages that
+    # became communities.
+    ("安吉县孝丰街道横溪坞村", "安吉县/孝丰镇/横溪坞村委会", "wrong_suffix"),
+    ("安吉县昌硕镇天目社区", "安吉县/昌硕街道/天目社区居委会", "wrong_suffix"),
+    ("德清县乾元街道", "德清县/乾元镇", "wrong_suffix"),
+    ("安吉县溪龙镇黄杜村", "安吉县/溪龙乡/黄杜村委会", "wrong_suffix"),
+    ("安吉县天荒坪镇余村社区", "安吉县/天荒坪镇/余村村委会", "wrong_suffix"),
+    ("浙江省湖州市安吉县梅溪乡红庙村", "安吉县/梅溪镇/红庙村委会", "wrong_suffix"),
+    ("杭州市西湖区文新镇", "西湖区/文新街道", "wrong_suffix"),
+    ("北京市海淀区中关村镇", "海淀区/中关村街道", "wrong_suffix"),
     # Nothing to find.
     ("不知道", "", "unknown"),
     ("13812345678", "", "unknown"),
