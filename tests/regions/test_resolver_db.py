@@ -52,3 +52,14 @@ def test_get_resolver_reads_the_region_table_and_follows_changes(db: Session) ->
 
     invalidate()
     assert get_resolver(db, home_region="990102000000") is not rebuilt
+
+
+def test_get_resolver_on_the_seeded_tree(db: Session) -> None:
+    # The seed imports every county of China and every village of 湖州 and 杭州.
+    resolver = get_resolver(db, home_region="330523000000")
+    got = resolver.resolve("浙江湖州安吉县孝丰镇横溪坞村 12号")
+    assert got.to_json()["code"] == "330523105202"
+    assert got.names == ["浙江省", "湖州市", "安吉县", "孝丰镇", "横溪坞村委会"]
+    assert got.remainder == "12号"
+    assert resolver.resolve("安吉递铺").code == "330523001000"
+    assert resolver.resolve("内蒙古鄂尔多斯东胜区").code == "150602000000"
