@@ -103,7 +103,13 @@ def import_regions(
                     roots=root or (),
                     progress=lambda n: progress.advance(task, n),
                 )
-            progress.update(task, description="committing")
+            # The bar's total counts file lines; a few are echo rows that are folded away.
+            progress.update(
+                task,
+                description="committing",
+                total=result.counts.total,
+                completed=result.counts.total,
+            )
     except DomainError as exc:
         raise _fail(exc) from None
     c = result.counts
