@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
 from sqlalchemy.orm import Session
 
+from gongzhi.regions import resolver as resolver_module
 from gongzhi.regions.models import Region
 from gongzhi.regions.names import written_forms
 from gongzhi.regions.resolver import get_resolver, invalidate
@@ -16,6 +20,14 @@ TREE = [
     ("990102101000", "戊己镇", 4, "990102000000"),
     ("990102101201", "庚辛村村民委员会", 5, "990102101000"),
 ]
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache() -> Iterator[None]:
+    # Each test sees its own transaction's table; leave no index built from it behind.
+    invalidate()
+    yield
+    invalidate()
 
 
 def _add(db: Session, code: str, name: str, level: int, parent: str | None) -> None:
@@ -33,7 +45,9 @@ def _add(db: Session, code: str, name: str, level: int, parent: str | None) -> N
     db.flush()
 
 
-def test_get_resolver_reads_the_region_table_and_follows_changes(db: Session) -> None:
+def test_get_resolver_reads_the_region_table_and_follows_changes(
+    db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for row in TREE:
         _add(db, *row)
     resolver = get_resolver(db, home_region="990102000000")
@@ -44,11 +58,14 @@ def test_get_resolver_reads_the_region_table_and_follows_changes(db: Session) ->
     assert got.names == ["测试省", "甲乙市", "丙丁县", "戊己镇", "庚辛村村民委员会"]
     assert got.remainder == "12号"
 
-    # A new row changes the table version: the next call sees it.
+    # A new row changes the table version, noticed at the next version check.
     _add(db, "990102101202", "壬癸社区居民委员会", 5, "990102101000")
+    assert get_resolver(db, home_region="990102000000") is resolver  # not checked yet
+    monkeypatch.setattr(resolver_module, "VERSION_CHECK_SECONDS", 0.0)
     rebuilt = get_resolver(db, home_region="990102000000")
     assert rebuilt is not resolver
     assert rebuilt.resolve("戊己镇壬癸社区").code == "990102101202"
+    assert get_resolver(db, home_region="990102000000") is rebuilt  # same version: kept
 
     invalidate()
     assert get_resolver(db, home_region="990102000000") is not rebuilt

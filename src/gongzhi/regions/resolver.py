@@ -29,6 +29,7 @@ from __future__ import annotations
 import csv
 import re
 import threading
+import time
 import unicodedata
 from array import array
 from bisect import bisect_left
@@ -573,8 +574,20 @@ def china_division_rows(
 
 # -- process cache ---------------------------------------------------------------------------
 
+# Reading the table version (row count, latest change) scans the table, so it is checked at
+# most this often; the importer calls ``invalidate()`` for changes made in this process.
+VERSION_CHECK_SECONDS = 60.0
+
+
+@dataclass
+class _Cached:
+    version: tuple[Any, ...]
+    resolver: AddressResolver
+    checked_at: float
+
+
 _cache_lock = threading.Lock()
-_cache: dict[tuple[Any, ...], AddressResolver] = {}
+_cache: dict[tuple[str, str | None], _Cached] = {}
 
 
 def invalidate() -> None:
@@ -586,19 +599,26 @@ def invalidate() -> None:
 def get_resolver(db: Session, *, home_region: str | None = None) -> AddressResolver:
     """The resolver for the region table, built once per process and table version.
 
-    The version is the row count and the latest ``updated_at``, so an import in another
-    process is picked up on the next call; ``invalidate()`` forces a rebuild.
+    The version is the row count and the latest ``updated_at``, read at most every
+    ``VERSION_CHECK_SECONDS``: an import in another process is picked up within that time,
+    ``invalidate()`` makes the next call rebuild at once. The first call for all of China
+    takes some seconds (read ≈ 665k rows, build the automaton); later calls are free.
     """
     from gongzhi.config import get_settings
     from gongzhi.regions.models import Region
 
     home = home_region if home_region is not None else get_settings().home_region
-    count, latest = db.execute(select(func.count(), func.max(Region.updated_at))).one()
-    key = (str(db.get_bind().engine.url), count, str(latest), home)
+    slot = (str(db.get_bind().engine.url), home)
     with _cache_lock:
-        cached = _cache.get(key)
-        if cached is not None:
-            return cached
+        cached = _cache.get(slot)
+        now = time.monotonic()
+        if cached is not None and now - cached.checked_at < VERSION_CHECK_SECONDS:
+            return cached.resolver
+        count, latest = db.execute(select(func.count(), func.max(Region.updated_at))).one()
+        version = (count, str(latest))
+        if cached is not None and cached.version == version:
+            cached.checked_at = now
+            return cached.resolver
         rows = db.execute(
             select(
                 Region.code,
@@ -610,6 +630,5 @@ def get_resolver(db: Session, *, home_region: str | None = None) -> AddressResol
             ).where(Region.level <= 5)
         )
         resolver = AddressResolver.from_rows((RegionRow(*r) for r in rows), home_region=home)
-        _cache.clear()
-        _cache[key] = resolver
+        _cache[slot] = _Cached(version, resolver, time.monotonic())
         return resolver
