@@ -7,7 +7,6 @@ from typing import Any
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from gongzhi.errors import Forbidden
 from gongzhi.regions import queries, services
 from gongzhi.regions.models import Region
 from gongzhi.regions.schemas import GridIn, RegionOut
@@ -81,11 +80,7 @@ def add_grid_cell(
     principal: Principal = require(Permission.GRID_MANAGE),
 ) -> JSONResponse:
     """Add a grid cell (网格) under a village/community the caller manages."""
-    # Regions are visible to every staff member, so a region outside the caller's scope is
-    # refused (403), not hidden; an unknown code is 404.
-    queries.get_or_404(db, village_code)
-    if not principal.can(Permission.GRID_MANAGE, village_code):
-        raise Forbidden("无权管理该地区的网格 / not allowed in this region", code="forbidden")
+    queries.access_for_grid_management(db, principal, village_code)
     grid = services.create_grid_cell(db, village_code=village_code, name=body.name, actor=principal)
     return JSONResponse(_out(grid), status_code=201)
 
@@ -98,7 +93,5 @@ def rename_grid_cell(
     principal: Principal = require(Permission.GRID_MANAGE),
 ) -> dict[str, Any]:
     """Rename a grid cell (the divisions themselves change only by import)."""
-    queries.get_or_404(db, code)
-    if not principal.can(Permission.GRID_MANAGE, code):
-        raise Forbidden("无权管理该地区的网格 / not allowed in this region", code="forbidden")
+    queries.access_for_grid_management(db, principal, code)
     return _out(services.rename_grid_cell(db, code=code, name=body.name, actor=principal))

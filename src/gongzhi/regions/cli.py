@@ -158,7 +158,9 @@ def show(code: str = typer.Argument(..., help="A 12-digit region or 15-digit gri
             kids = queries.children(db, code)
             console.print(f"[bold]{region.code}[/bold] {region.name} ({LEVEL_NAMES[region.level]})")
             console.print(" › ".join(r.name for r in path))
-            console.print(f"short name: {region.short_name}; aliases: {', '.join(region.aliases)}")
+            console.print(
+                f"short name: {region.short_name}; aliases: {', '.join(region.aliases) or '-'}"
+            )
             if region.is_urban is not None:
                 kind = "urban" if region.is_urban else "rural"
                 how = "derived from the name" if region.urban_rural_derived else "given"

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from gongzhi.errors import Forbidden
 from gongzhi.regions import queries, services
 from gongzhi.regions.codes import LEVEL_NAMES
 from gongzhi.regions.models import LEVEL_VILLAGE, URBAN_RURAL_CLASSES
@@ -87,8 +86,6 @@ def region_grid_add(
     name: Annotated[str, Form(max_length=100)],
     principal: Principal = require(Permission.GRID_MANAGE),
 ) -> Response:
-    queries.get_or_404(db, code)
-    if not principal.can(Permission.GRID_MANAGE, code):
-        raise Forbidden("无权管理该地区的网格 / not allowed in this region", code="forbidden")
+    queries.access_for_grid_management(db, principal, code)
     services.create_grid_cell(db, village_code=code, name=name, actor=principal)
     return RedirectResponse(f"/regions/{code}", status_code=303)

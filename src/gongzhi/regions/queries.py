@@ -8,10 +8,12 @@ from collections.abc import Sequence
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from gongzhi.errors import NotFound
+from gongzhi.errors import Forbidden, NotFound
 from gongzhi.regions import codes
 from gongzhi.regions.models import Region
 from gongzhi.regions.names import PLACEHOLDER_NAMES
+from gongzhi.security.permissions import Permission
+from gongzhi.security.principal import Principal
 
 # Above every character a region name can contain: `name >= q AND name < q + MAX` is a
 # prefix match that an ordinary B-tree index answers (LIKE 'q%' needs special operator
@@ -27,6 +29,18 @@ def get_or_404(db: Session, code: str) -> Region:
     region = db.get(Region, code) if codes.is_valid_code(code) else None
     if region is None:
         raise NotFound(f"地区 {code} 不存在 / region {code} not found", code="region_not_found")
+    return region
+
+
+def access_for_grid_management(db: Session, principal: Principal, code: str) -> Region:
+    """The region (a village for new grid cells, or a grid cell) if the principal manages
+    grid cells there.
+
+    Regions are visible to all staff, so one outside the principal's scope is refused
+    (Forbidden) rather than hidden; an unknown code is NotFound."""
+    region = get_or_404(db, code)
+    if not principal.can(Permission.GRID_MANAGE, code):
+        raise Forbidden("无权管理该地区的网格 / not allowed in this region", code="forbidden")
     return region
 
 
