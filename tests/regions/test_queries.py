@@ -103,6 +103,16 @@ def test_ancestor_query_is_primary_key_lookups(db: Session, code: str) -> None:
     _assert_uses_index(db, _plan(db, queries.ancestors_statement(code)))
 
 
+def test_name_search_uses_the_name_indexes(db: Session) -> None:
+    plan = _plan(db, queries.search_statement("安吉"))
+    if db.get_bind().dialect.name == "sqlite":
+        assert "ix_region_name" in plan and "ix_region_short_name" in plan, plan
+        assert "SCAN region" not in plan, plan
+    else:
+        assert "ix_region_name" in plan and "ix_region_short_name" in plan, plan
+        assert "Seq Scan" not in plan, plan
+
+
 def test_the_plan_check_can_fail(db: Session) -> None:
     from sqlalchemy import select
 

@@ -25,6 +25,10 @@ URBAN_RURAL_CLASSES: dict[str, str] = {
     "220": "村庄",
 }
 
+# Names compare by code point on PostgreSQL whatever the database's default collation, so a
+# prefix search is an index range there as on SQLite (see queries.search).
+NameString = String(100).with_variant(String(100, collation="C"), "postgresql")
+
 LEVEL_PROVINCE, LEVEL_CITY, LEVEL_COUNTY, LEVEL_TOWNSHIP, LEVEL_VILLAGE, LEVEL_GRID = range(1, 7)
 
 
@@ -35,9 +39,9 @@ class Region(Base):
 
     code: Mapped[str] = mapped_column(String(15), primary_key=True)
     # Full official name, e.g. 递铺街道 / 古城村村民委员会.
-    name: Mapped[str] = mapped_column(String(100), index=True)
+    name: Mapped[str] = mapped_column(NameString, index=True)
     # Name without the administrative suffix (递铺 / 古城村), for display and matching.
-    short_name: Mapped[str] = mapped_column(String(100), index=True)
+    short_name: Mapped[str] = mapped_column(NameString, index=True)
     aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
     # 1 province, 2 city, 3 county, 4 township, 5 village/community, 6 grid cell.
     level: Mapped[int] = mapped_column(SmallInteger)

@@ -98,18 +98,9 @@ def path_names(db: Session, code: str, *, skip_placeholders: bool = True) -> lis
     ]
 
 
-def search(
-    db: Session,
-    q: str,
-    *,
-    within: str | None = None,
-    max_level: int | None = None,
-    limit: int = 20,
-) -> Sequence[Region]:
-    """Regions whose name or short name starts with ``q``, higher levels first."""
-    q = q.strip()
-    if not q:
-        return []
+def search_statement(
+    q: str, *, within: str | None = None, max_level: int | None = None, limit: int = 20
+) -> Select[Region]:
     end = q + _PREFIX_END
     stmt = select(Region).where(
         or_(
@@ -122,4 +113,19 @@ def search(
         stmt = stmt.where(Region.code.between(low, high))
     if max_level is not None:
         stmt = stmt.where(Region.level <= max_level)
-    return db.scalars(stmt.order_by(Region.level, Region.code).limit(limit)).all()
+    return stmt.order_by(Region.level, Region.code).limit(limit)
+
+
+def search(
+    db: Session,
+    q: str,
+    *,
+    within: str | None = None,
+    max_level: int | None = None,
+    limit: int = 20,
+) -> Sequence[Region]:
+    """Regions whose name or short name starts with ``q``, higher levels first."""
+    q = q.strip()
+    if not q:
+        return []
+    return db.scalars(search_statement(q, within=within, max_level=max_level, limit=limit)).all()

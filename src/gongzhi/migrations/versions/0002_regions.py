@@ -18,12 +18,16 @@ branch_labels = None
 depends_on = None
 
 
+# Names compare by code point on PostgreSQL (prefix search as an index range).
+NAME = sa.String(100).with_variant(sa.String(100, collation="C"), "postgresql")
+
+
 def upgrade() -> None:
     op.create_table(
         "region",
         sa.Column("code", sa.String(15), nullable=False),
-        sa.Column("name", sa.String(100), nullable=False),
-        sa.Column("short_name", sa.String(100), nullable=False),
+        sa.Column("name", NAME, nullable=False),
+        sa.Column("short_name", NAME, nullable=False),
         sa.Column("aliases", sa.JSON(), nullable=False),
         sa.Column("level", sa.SmallInteger(), nullable=False),
         sa.Column("parent_code", sa.String(15), nullable=True),
