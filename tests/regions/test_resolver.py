@@ -19,6 +19,9 @@ from gongzhi.regions.resolver import (
     normalise,
 )
 
+# Every test here uses the index of all of China, which takes some seconds to build.
+pytestmark = pytest.mark.slow
+
 DATA = Path(__file__).with_name("data") / "addresses.csv"
 HOME = "330523000000"  # 安吉县
 

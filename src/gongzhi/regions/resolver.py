@@ -514,6 +514,9 @@ class AddressResolver:
         common = nodes[0]
         while common != -1 and not all(n == common or self._is_ancestor(common, n) for n in nodes):
             common = self.parents[common]
+        # 市辖区 is no place anyone lives in: answer 北京市 instead.
+        while common != -1 and self.names[common] in PLACEHOLDER_NAMES:
+            common = self.parents[common]
         return common
 
     def _confidence(
