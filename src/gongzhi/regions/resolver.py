@@ -16,7 +16,12 @@ How a chain is scored (a dynamic programme over the matches in text order):
   county, or a township/village name written with its suffix and shared by few regions.
   Bare short names of townships and villages (新村, 中心, 城关 …) start a chain only inside
   the deployment's own county (``home_region``), which is also a small prior everywhere;
-- a bare short name directly followed by 路/街/巷/弄/道 is a street, not a region.
+- a bare short name directly followed by 路/街/巷/弄/道/桥 is a street (安吉路 in 湖州 is
+  not 安吉县), and one followed by another level's suffix is part of a longer name
+  (横山 in 横山村 is not 横山区);
+- equal scores for regions of different levels come from one name they share: the larger
+  unit wins (递铺 → 递铺街道, not 递铺社区); equal scores within a level give the common
+  ancestor, a low confidence and the alternatives as ``candidates``.
 
 Region ids are positions in code order, which is a pre-order walk of the tree, so "inside
 region X" is the id range ``[x, end[x])`` and a match's sorted posting list is searched with
@@ -54,28 +59,6 @@ _SUFFIX_BONUS = 0.5
 _CHAIN_BONUS = 1.0
 _HOME_BONUS = 0.3
 _WEAK_ROOT_PENALTY = 1.0
-_LEVEL_SUFFIXES = (
-    "省",
-    "市",
-    "自治区",
-    "自治州",
-    "地区",
-    "盟",
-    "区",
-    "县",
-    "旗",
-    "镇",
-    "乡",
-    "街道",
-    "苏木",
-    "村",
-    "社区",
-    "嘎查",
-    "居委会",
-    "村委会",
-    "委员会",
-    "办事处",
-)
 # A bare name followed by one of these is a street or place name, not the region itself.
 _STREET_FOLLOWERS = frozenset("路街巷弄道桥")
 
@@ -120,6 +103,10 @@ class RegionRow(NamedTuple):
 
 @dataclass
 class Resolution:
+    """The answer: the deepest region named (``code`` None when nothing decides), the
+    official names from the province down, a confidence in 0..1, the text after the last
+    matched name (street, house number) and, when unsure, the runner-up regions."""
+
     code: str | None
     level: int | None
     names: list[str]
@@ -191,9 +178,10 @@ class AddressResolver:
         self.levels = array("b")
         self.parents = array("i")
         self.ends = array("i")  # the subtree of region i is ids [i, ends[i])
-        # Per index key: its length and its postings (region ids in code order, with a
-        # strong/weak flag each) at postings[offsets[k]:offsets[k + 1]].
-        self.key_lengths = array("b")
+        # Per index key: its length and its postings (region ids in code order) at
+        # postings[offsets[k]:offsets[k + 1]], with flags per posting: 1 = strong evidence,
+        # 2 = the region's bare short name (written without its suffix).
+        self.key_lengths = array("h")
         self.offsets = array("i", [0])
         self.postings = array("i")
         self.flags = bytearray()
