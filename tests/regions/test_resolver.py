@@ -213,3 +213,10 @@ def test_cities_without_counties_appear_once_in_the_path(resolver: AddressResolv
     got = resolver.resolve("东莞虎门")
     assert got.code == "441900121000"
     assert got.names == ["广东省", "东莞市", "虎门镇"]
+
+
+def test_an_empty_region_table_resolves_nothing_without_crashing() -> None:
+    empty = AddressResolver.from_rows([], home_region=HOME)
+    got = empty.resolve("浙江省安吉县递铺街道")
+    assert got.code is None
+    assert got.confidence == 0.0

@@ -294,7 +294,7 @@ class AddressResolver:
     def resolve(self, text: str) -> Resolution:
         norm = _canon(normalise(text or ""))
         states: list[_State] = [_State(-1, 0.0, 0, 0, -1, False)]
-        if norm:
+        if norm and len(self.key_lengths):
             # An address is short; a pasted page must not cost quadratic time.
             self._run(norm[:_MAX_TEXT], states)
         return self._answer(norm, states)
