@@ -204,7 +204,11 @@ class AddressResolver:
         """
         self = cls(home_region)
         kept = sorted(
-            ((r.code, r.name, int(r.level), r.short_name, r.aliases) for r in rows if r.level <= 5),
+            (
+                (r.code, r.name, int(r.level), r.short_name, r.aliases)
+                for r in rows
+                if int(r.level) <= 5
+            ),
             key=lambda t: t[0],
         )
         keys: dict[str, list[int]] = {}
