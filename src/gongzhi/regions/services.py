@@ -42,6 +42,11 @@ class ImportResult:
 def _record_import(
     db: Session, *, actor: Actor, source: str, root: str | None, counts: ImportCounts
 ) -> None:
+    if counts.inserted or counts.updated:
+        from gongzhi.regions.resolver import invalidate
+
+        # This process's address index is stale; it is rebuilt on the next resolve.
+        invalidate()
     new: dict[str, object] = {"source": source, "root": root, **counts.as_dict()}
     if counts.renamed:
         new["renamed"] = {code: list(pair) for code, pair in counts.renamed.items()}
