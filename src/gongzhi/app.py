@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -28,6 +31,7 @@ def wants_json(request: Request) -> bool:
 def create_app(settings: Settings | None = None, *, session_factory: Any = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(
+        lifespan=_lifespan,
         title="Gongzhi 共治",
         version="0.1.0",
         docs_url="/api/docs",
@@ -48,6 +52,22 @@ def create_app(settings: Settings | None = None, *, session_factory: Any = None)
 
     install_error_pages(app)  # 404/405 for unknown paths and a 500 page without internals
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    if app.state.settings.env != "test":
+        # Build the address index (all of China: a few seconds) in the background, so the
+        # first citizen who types an address does not wait for it.
+        from gongzhi.regions.resolver import warm_up
+
+        threading.Thread(
+            target=warm_up,
+            args=(app.state.session_factory, app.state.settings.home_region),
+            name="resolver-warm-up",
+            daemon=True,
+        ).start()
+    yield
 
 
 def _mount_routers(app: FastAPI) -> None:

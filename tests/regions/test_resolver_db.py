@@ -80,3 +80,26 @@ def test_get_resolver_on_the_seeded_tree(db: Session) -> None:
     assert got.remainder == "12号"
     assert resolver.resolve("安吉递铺").code == "330523001000"
     assert resolver.resolve("内蒙古鄂尔多斯东胜区").code == "150602000000"
+
+
+def test_warm_up_builds_the_cached_index_ahead_of_requests(engine) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy.orm import Session
+
+    from gongzhi.regions import resolver
+
+    resolver.invalidate()
+    resolver.warm_up(lambda: Session(bind=engine), "330523000000")
+    assert any(home == "330523000000" for _url, home in resolver._cache)
+    with Session(bind=engine) as db:
+        cached = resolver.get_resolver(db, home_region="330523000000")
+    assert cached.resolve("安吉县递铺街道").to_json()["code"] == "330523001000"
+
+
+def test_warm_up_survives_a_database_without_regions() -> None:
+    from sqlalchemy.orm import Session
+
+    from gongzhi.db import make_engine
+    from gongzhi.regions import resolver
+
+    empty = make_engine("sqlite://")
+    resolver.warm_up(lambda: Session(bind=empty), None)  # logs, does not raise

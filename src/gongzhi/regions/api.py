@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from gongzhi.regions import queries, services
@@ -36,6 +36,7 @@ def search_regions(
 
 @router.get("/resolve")
 def resolve_address(
+    request: Request,
     db: DB,
     q: str = Query(min_length=1, max_length=500),
     principal: Principal = require(Permission.ADDRESS_RESOLVE),
@@ -43,7 +44,8 @@ def resolve_address(
     """The deepest region a free-text address names, with the unparsed remainder."""
     from gongzhi.regions.resolver import get_resolver
 
-    return dict(get_resolver(db).resolve(q).to_json())
+    home = request.app.state.settings.home_region
+    return dict(get_resolver(db, home_region=home).resolve(q).to_json())
 
 
 @router.get("/{code}")

@@ -54,7 +54,10 @@ class Region(Base):
     # True when is_urban was guessed from the name (居委会/社区 vs 村委会), not given by an import.
     urban_rural_derived: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Indexed: the resolver's cache asks for max(updated_at) to notice changed regions.
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, onupdate=utcnow, index=True
+    )
 
     def __repr__(self) -> str:
         return f"<Region {self.code} {self.name}>"

@@ -32,6 +32,7 @@ few seconds and is cached per process (``get_resolver``).
 from __future__ import annotations
 
 import csv
+import logging
 import re
 import threading
 import time
@@ -571,6 +572,8 @@ def china_division_rows(
 
 # Reading the table version (row count, latest change) scans the table, so it is checked at
 # most this often; the importer calls ``invalidate()`` for changes made in this process.
+logger = logging.getLogger(__name__)
+
 VERSION_CHECK_SECONDS = 60.0
 
 
@@ -609,7 +612,9 @@ def get_resolver(db: Session, *, home_region: str | None = None) -> AddressResol
         now = time.monotonic()
         if cached is not None and now - cached.checked_at < VERSION_CHECK_SECONDS:
             return cached.resolver
-        count, latest = db.execute(select(func.count(), func.max(Region.updated_at))).one()
+        # Two cheap reads (an index end and a count), not one query that scans the rows.
+        latest = db.scalar(select(func.max(Region.updated_at)))
+        count = db.scalar(select(func.count()).select_from(Region))
         version = (count, str(latest))
         if cached is not None and cached.version == version:
             cached.checked_at = now
@@ -627,3 +632,14 @@ def get_resolver(db: Session, *, home_region: str | None = None) -> AddressResol
         resolver = AddressResolver.from_rows((RegionRow(*r) for r in rows), home_region=home)
         _cache[slot] = _Cached(version, resolver, time.monotonic())
         return resolver
+
+
+def warm_up(session_factory: Any, home_region: str | None) -> None:
+    """Build the cached index ahead of the first request (run in a background thread)."""
+    from gongzhi.db import session_scope
+
+    try:
+        with session_scope(session_factory) as db:
+            get_resolver(db, home_region=home_region)
+    except Exception:  # a database without regions yet: the first request builds it instead
+        logger.warning("address index warm-up failed", exc_info=True)

@@ -45,6 +45,7 @@ def upgrade() -> None:
     op.create_index(op.f("ix_region_name"), "region", ["name"])
     op.create_index(op.f("ix_region_short_name"), "region", ["short_name"])
     op.create_index(op.f("ix_region_parent_code"), "region", ["parent_code"])
+    op.create_index(op.f("ix_region_updated_at"), "region", ["updated_at"])
 
 
 def downgrade() -> None:
