@@ -109,7 +109,12 @@ def test_import_into_an_empty_database_then_again(fresh_database: str) -> None:
     try:
         # the first load rebuilt the secondary indexes it set aside
         names = {ix["name"] for ix in inspect(engine).get_indexes("region")}
-        assert names == {"ix_region_name", "ix_region_short_name", "ix_region_parent_code"}
+        assert names == {
+            "ix_region_name",
+            "ix_region_short_name",
+            "ix_region_parent_code",
+            "ix_region_updated_at",
+        }
         # and the tree's own foreign key, where it was set aside (PostgreSQL)
         fks = inspect(engine).get_foreign_keys("region")
         assert [(fk["name"], fk["referred_table"]) for fk in fks] == [
