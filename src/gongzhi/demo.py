@@ -44,6 +44,7 @@ class DemoLogin:
     role: Role
     region_code: str
     department: str | None
+    scope_name: str = ""
     totp_secret: str | None = None
 
 
@@ -234,8 +235,13 @@ def _create_people(db: Session, *, actor: SystemActor) -> list[DemoLogin]:
 
     # The three administrators sign in with a second factor: enrol them now and print the
     # secrets so a tester can add them to an authenticator app.
+    from gongzhi.regions.queries import path_names
+
     with_totp = []
     for login in logins:
+        login = DemoLogin(
+            **{**login.__dict__, "scope_name": "".join(path_names(db, login.region_code)[2:])}
+        )
         if login.role in (Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN):
             account = _account(db, login.username)
             secret = security.begin_totp_enrolment(db, account, actor=actor)
@@ -254,19 +260,15 @@ def _account(db: Session, username: str) -> Account:
 
 
 def print_logins(logins: list[DemoLogin], url: str) -> None:
-    table = Table(title="演示账号 / demo logins (password for all: " + DEMO_PASSWORD + ")")
-    for column in ("username", "name", "role", "scope", "department", "TOTP secret"):
+    table = Table(title="演示账号 / demo logins", caption=f"password for all: {DEMO_PASSWORD}")
+    for column in ("username", "name", "role", "scope"):
         table.add_column(column, overflow="fold")
     for login in logins:
-        table.add_row(
-            login.username,
-            login.display_name,
-            login.role.value,
-            login.region_code,
-            login.department or "",
-            login.totp_secret or "",
-        )
+        table.add_row(login.username, login.display_name, login.role.value, login.scope_name)
     console.print(table)
+    for login in logins:
+        if login.totp_secret:
+            console.print(f"TOTP secret of {login.username}: [bold]{login.totp_secret}[/bold]")
     console.print(
         "The people in this demo are synthetic (演示数据均为虚构). Administrators need a TOTP "
         "code: add the secret to an authenticator app, or run "
