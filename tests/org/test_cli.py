@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
@@ -17,21 +14,14 @@ from gongzhi.org import cli
 from gongzhi.org.importing import CANONICAL_HEADER
 from gongzhi.org.models import CalendarOverride
 from gongzhi.org.services import DATA_DIR
+from tests.fixtures import run_cli_in_test_session
 
 runner = CliRunner()
 
 
 @pytest.fixture
 def cli_db(db: Session, monkeypatch: pytest.MonkeyPatch) -> Session:
-    @contextmanager
-    def unit_of_work() -> Iterator[Session]:
-        yield db
-        db.flush()
-
-    monkeypatch.setattr(cli, "_unit_of_work", unit_of_work)
-    # Wide consoles so that messages are not wrapped mid-phrase.
-    monkeypatch.setattr(cli, "console", Console(width=200))
-    monkeypatch.setattr(cli, "err", Console(stderr=True, width=200))
+    run_cli_in_test_session(monkeypatch, cli, db)
     return db
 
 

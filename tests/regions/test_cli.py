@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from gongzhi.db import make_engine
 from gongzhi.migrations.runner import upgrade
 from gongzhi.regions import cli
 from gongzhi.regions.models import Region
+from tests.fixtures import run_cli_in_test_session
 from tests.regions.fixtures import ANJI, YUHUA
 
 runner = CliRunner()
@@ -27,14 +27,7 @@ runner = CliRunner()
 
 @pytest.fixture
 def cli_db(db: Session, monkeypatch: pytest.MonkeyPatch) -> Session:
-    @contextmanager
-    def unit_of_work() -> Iterator[Session]:
-        yield db
-        db.flush()
-
-    monkeypatch.setattr(cli, "_unit_of_work", unit_of_work)
-    monkeypatch.setattr(cli, "console", Console(width=200))
-    monkeypatch.setattr(cli, "err_console", Console(stderr=True, width=200))
+    run_cli_in_test_session(monkeypatch, cli, db)
     return db
 
 
@@ -88,7 +81,7 @@ def fresh_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     engine.dispose()
     monkeypatch.setenv("GONGZHI_DATABASE_URL", database_url)
     monkeypatch.setattr(cli, "console", Console(width=200))
-    monkeypatch.setattr(cli, "err_console", Console(stderr=True, width=200))
+    monkeypatch.setattr(cli, "err", Console(stderr=True, width=200))
     get_settings.cache_clear()
     yield database_url
     get_settings.cache_clear()

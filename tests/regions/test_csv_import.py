@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
@@ -169,19 +166,14 @@ def test_undecodable_bytes_are_refused(db: Session) -> None:
 
 # --- the command --------------------------------------------------------------------------
 
+from tests.fixtures import run_cli_in_test_session  # noqa: E402
+
 runner = CliRunner()
 
 
 @pytest.fixture
 def cli_db(db: Session, monkeypatch: pytest.MonkeyPatch) -> Session:
-    @contextmanager
-    def unit_of_work() -> Iterator[Session]:
-        yield db
-        db.flush()
-
-    monkeypatch.setattr(cli, "_unit_of_work", unit_of_work)
-    monkeypatch.setattr(cli, "console", Console(width=200))
-    monkeypatch.setattr(cli, "err_console", Console(stderr=True, width=200))
+    run_cli_in_test_session(monkeypatch, cli, db)
     return db
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -11,11 +9,10 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.orm import Session
 
-from gongzhi.audit.services import SystemActor
+from gongzhi.clikit import cli_actor, fail
+from gongzhi.clikit import unit_of_work as _unit_of_work
 from gongzhi.config import get_settings
-from gongzhi.db import make_engine, make_session_factory, session_scope
 from gongzhi.errors import DomainError, Invalid
 from gongzhi.org import queries, services
 from gongzhi.org.calendar import is_official_year
@@ -26,26 +23,8 @@ console = Console()
 err = Console(stderr=True)
 
 
-@contextmanager
-def _unit_of_work() -> Iterator[Session]:
-    engine = make_engine(get_settings().database_url)
-    try:
-        with session_scope(make_session_factory(engine)) as db:
-            yield db
-    finally:
-        engine.dispose()
-
-
 def _fail(exc: DomainError) -> typer.Exit:
-    err.print(f"[bold red]{exc.message}[/bold red]")
-    if isinstance(exc.details, list) and exc.details and isinstance(exc.details[0], dict):
-        table = Table("行 line", "列 column", "原因 reason", title="被拒绝的行 / rejected rows")
-        for e in exc.details:
-            table.add_row(
-                str(e.get("line", "")), str(e.get("column", "")), str(e.get("reason", ""))
-            )
-        err.print(table)
-    return typer.Exit(code=1)
+    return fail(exc, err)
 
 
 @app.command("import-responsibilities")
@@ -56,7 +35,7 @@ def import_responsibilities(
     try:
         with _unit_of_work() as db:
             result = services.import_responsibilities(
-                db, file.read_bytes(), filename=file.name, actor=SystemActor("cli:org")
+                db, file.read_bytes(), filename=file.name, actor=cli_actor("org")
             )
     except DomainError as exc:
         raise _fail(exc) from None
@@ -120,7 +99,7 @@ def calendar_override(
                 is_workday=workday,
                 note=note,
                 region_code=region,
-                actor=SystemActor("cli:org"),
+                actor=cli_actor("org"),
             )
     except DomainError as exc:
         raise _fail(exc) from None

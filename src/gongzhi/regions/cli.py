@@ -3,47 +3,25 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy.orm import Session
 
-from gongzhi.audit.services import SystemActor
+from gongzhi.clikit import cli_actor, fail
+from gongzhi.clikit import unit_of_work as _unit_of_work
 from gongzhi.config import get_settings
-from gongzhi.db import make_engine, make_session_factory, session_scope
-from gongzhi.errors import DomainError, Invalid
+from gongzhi.errors import DomainError
 
 app = typer.Typer(no_args_is_help=True)
 console = Console()
-err_console = Console(stderr=True)
-
-
-@contextmanager
-def _unit_of_work() -> Iterator[Session]:
-    engine = make_engine(get_settings().database_url)
-    try:
-        with session_scope(make_session_factory(engine)) as db:
-            yield db
-    finally:
-        engine.dispose()
+err = Console(stderr=True)
 
 
 def _fail(exc: DomainError) -> typer.Exit:
-    err_console.print(f"[bold red]{exc.code}[/bold red]: {exc.message}")
-    if isinstance(exc, Invalid) and isinstance(exc.details, list) and exc.details:
-        table = Table(title="有误的行 / bad rows", show_lines=False)
-        table.add_column("line", justify="right")
-        table.add_column("code")
-        table.add_column("reason")
-        for row in exc.details:
-            table.add_row(str(row.get("line") or ""), str(row.get("code") or ""), row["reason"])
-        err_console.print(table)
-    return typer.Exit(1)
+    return fail(exc, err)
 
 
 def _progress() -> Progress:
@@ -76,7 +54,7 @@ def import_regions(
     transaction; re-running changes nothing."""
     from gongzhi.regions import importing, services
 
-    actor = SystemActor("cli:regions.import")
+    actor = cli_actor("regions.import")
     try:
         with _unit_of_work() as db, _progress() as progress:
             if csv_file is not None:
@@ -187,7 +165,7 @@ def grid_add(
     try:
         with _unit_of_work() as db:
             grid = services.create_grid_cell(
-                db, village_code=village_code, name=name, actor=SystemActor("cli:regions.grid-add")
+                db, village_code=village_code, name=name, actor=cli_actor("regions.grid-add")
             )
             code = grid.code
     except DomainError as exc:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -13,8 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gongzhi.audit.services import SystemActor
-from gongzhi.config import get_settings
-from gongzhi.db import make_engine, make_session_factory, session_scope
+from gongzhi.clikit import cli_actor, fail, unit_of_work
 from gongzhi.errors import DomainError
 from gongzhi.security import clock, services
 from gongzhi.security.models import Account
@@ -26,20 +24,16 @@ err = Console(stderr=True)
 
 
 def _actor(command: str) -> SystemActor:
-    return SystemActor(f"cli:accounts.{command}:{getpass.getuser()}")
+    return cli_actor(f"accounts.{command}")
 
 
 @contextmanager
 def _db() -> Iterator[Session]:
-    engine = make_engine(get_settings().database_url)
     try:
-        with session_scope(make_session_factory(engine)) as db:
+        with unit_of_work() as db:
             yield db
     except DomainError as exc:
-        err.print(f"[red]{exc.message}[/red]")
-        raise typer.Exit(1) from exc
-    finally:
-        engine.dispose()
+        raise fail(exc, err) from exc
 
 
 def _account(db: Session, username: str) -> Account:
