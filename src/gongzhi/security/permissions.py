@@ -31,6 +31,22 @@ class Permission(StrEnum):
     OWN_ACCOUNT = "security:own_account:manage"
     # audit
     AUDIT_READ = "audit:event:read"
+    # cases (诉求/事件)
+    CASE_SUBMIT = "cases:case:submit"  # report a problem (citizen, grid worker, operator)
+    CASE_READ_OWN = "cases:case:read_own"  # a citizen's own requests
+    CASE_READ = "cases:case:read"  # staff, within their region
+    CASE_TAKE_CALL = "cases:case:take_call"  # hotline operator enters a call for someone
+    CASE_TRIAGE = "cases:case:triage"  # name the lead, re-route, approve extensions, close
+    CASE_HANDLE = "cases:case:handle"  # sign, handle, feed back, return (department)
+    CASE_VERIFY = "cases:case:verify"  # on-site verification (grid worker)
+    CASE_MERGE = "cases:case:merge"  # merge and unmerge duplicates
+    CASE_SUMMON = "cases:summons:create"  # 吹哨: summon departments onto a case
+    CASE_CHECK_IN = "cases:summons:check_in"  # 报到: a summoned department checks in
+    CASE_INDICATORS = "cases:indicator:read"  # 三率 and the other indicators
+    CLASSIFIER_TRAIN = "cases:classifier:train"
+    OPEN311_KEY_MANAGE = "cases:api_key:manage"
+    # notifications
+    NOTIFICATION_READ_OWN = "notify:notification:read_own"
     # web shell
     STAFF_HOME = "web:staff_home:view"
     CITIZEN_HOME = "web:citizen_home:view"
@@ -64,17 +80,36 @@ _STAFF_BASE = frozenset(
         P.CALENDAR_READ,
         P.OWN_ACCOUNT,
         P.STAFF_HOME,
+        P.CASE_READ,
+        P.NOTIFICATION_READ_OWN,
     }
 )
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.CITIZEN: frozenset({P.CITIZEN_HOME, P.OWN_ACCOUNT, P.ADDRESS_RESOLVE}),
-    Role.GRID_WORKER: _STAFF_BASE,
-    Role.TOWNSHIP_CLERK: _STAFF_BASE,
-    Role.DEPARTMENT_HANDLER: _STAFF_BASE,
-    Role.DISPATCHER: _STAFF_BASE,
-    Role.LEADER: _STAFF_BASE,
-    Role.DATA_OFFICER: _STAFF_BASE | {P.REGION_IMPORT, P.GRID_MANAGE},
+    Role.CITIZEN: frozenset(
+        {
+            P.CITIZEN_HOME,
+            P.OWN_ACCOUNT,
+            P.ADDRESS_RESOLVE,
+            P.CASE_SUBMIT,
+            P.CASE_READ_OWN,
+            P.NOTIFICATION_READ_OWN,
+        }
+    ),
+    Role.GRID_WORKER: _STAFF_BASE | {P.CASE_SUBMIT, P.CASE_VERIFY},
+    Role.TOWNSHIP_CLERK: _STAFF_BASE | {P.CASE_SUBMIT, P.CASE_SUMMON, P.CASE_INDICATORS},
+    Role.DEPARTMENT_HANDLER: _STAFF_BASE | {P.CASE_HANDLE, P.CASE_CHECK_IN},
+    Role.DISPATCHER: _STAFF_BASE
+    | {
+        P.CASE_SUBMIT,
+        P.CASE_TAKE_CALL,
+        P.CASE_TRIAGE,
+        P.CASE_MERGE,
+        P.CASE_INDICATORS,
+    },
+    Role.LEADER: _STAFF_BASE | {P.CASE_INDICATORS},
+    Role.DATA_OFFICER: _STAFF_BASE
+    | {P.REGION_IMPORT, P.GRID_MANAGE, P.CASE_INDICATORS, P.CLASSIFIER_TRAIN},
     # System administrator: configuration, organisation and accounts; never audit records.
     Role.SYSTEM_ADMIN: _STAFF_BASE
     | {
@@ -85,6 +120,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         P.RESPONSIBILITY_IMPORT,
         P.CALENDAR_MANAGE,
         P.ACCOUNT_MANAGE,
+        P.OPEN311_KEY_MANAGE,
+        P.CLASSIFIER_TRAIN,
     },
     # Security administrator: who holds which role; no business data changes.
     Role.SECURITY_ADMIN: _STAFF_BASE | {P.ROLE_GRANT},
