@@ -12,11 +12,16 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-pytest_plugins = ["tests.regions.fixtures", "tests.security.fixtures", "tests.org.fixtures"]
+pytest_plugins = [
+    "tests.regions.fixtures",
+    "tests.security.fixtures",
+    "tests.org.fixtures",
+    "tests.cases.fixtures",
+]
 
 
 @pytest.fixture(scope="session")
-def seeded(seed_regions: None, seed_security: None, seed_org: None) -> None:
+def seeded(seed_regions: None, seed_security: None, seed_org: None, seed_cases: None) -> None:
     return None
 
 

@@ -71,6 +71,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def _mount_routers(app: FastAPI) -> None:
+    from gongzhi.cases import api as cases_api
+    from gongzhi.cases import open311
+    from gongzhi.cases import pages as cases_pages
+    from gongzhi.notify import api as notify_api
     from gongzhi.org import api as org_api
     from gongzhi.org import pages as org_pages
     from gongzhi.regions import api as regions_api
@@ -89,6 +93,10 @@ def _mount_routers(app: FastAPI) -> None:
         regions_api,
         org_pages,
         org_api,
+        cases_pages,
+        cases_api,
+        open311,
+        notify_api,
     ):
         app.include_router(module.router)
 

@@ -66,6 +66,7 @@ def serve(
 
 
 def _register_domains() -> None:
+    from gongzhi.cases.cli import app as cases_app
     from gongzhi.demo import app as demo_app
     from gongzhi.org.cli import app as org_app
     from gongzhi.regions.cli import app as regions_app
@@ -74,6 +75,7 @@ def _register_domains() -> None:
     app.add_typer(regions_app, name="regions", help="Administrative divisions and addresses.")
     app.add_typer(org_app, name="org", help="Departments, staff, responsibility list, calendar.")
     app.add_typer(accounts_app, name="accounts", help="Accounts, roles and second factors.")
+    app.add_typer(cases_app, name="cases", help="Requests and events: intake, handling, clocks.")
     app.registered_commands.extend(demo_app.registered_commands)
 
 

@@ -1,6 +1,8 @@
 """Imports every domain's models so ``Base.metadata`` knows all tables (Alembic, tests)."""
 
 from gongzhi.audit import models as audit_models  # noqa: F401
+from gongzhi.cases import models as cases_models  # noqa: F401
+from gongzhi.notify import models as notify_models  # noqa: F401
 from gongzhi.org import models as org_models  # noqa: F401
 from gongzhi.regions import models as regions_models  # noqa: F401
 from gongzhi.security import models as security_models  # noqa: F401

@@ -115,7 +115,8 @@ def test_audit_admin_can_change_nothing(client: TestClient, app) -> None:  # typ
     changing = {
         p
         for p in ROLE_PERMISSIONS[Role.AUDIT_ADMIN]
-        if not p.value.endswith((":read", ":read_own", ":view", ":resolve")) and p != Permission.OWN_ACCOUNT
+        if not p.value.endswith((":read", ":read_own", ":view", ":resolve"))
+        and p != Permission.OWN_ACCOUNT
     }
     assert changing == set()
 

@@ -13,7 +13,7 @@ from gongzhi.web.i18n import bilingual_filter, date_filter, datetime_filter, i18
 from gongzhi.web.prefs import shell_context
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
-DOMAINS_WITH_TEMPLATES = ("web", "security", "regions", "org", "audit")
+DOMAINS_WITH_TEMPLATES = ("web", "security", "regions", "org", "audit", "cases", "notify")
 
 
 def _template_dirs() -> list[str]:

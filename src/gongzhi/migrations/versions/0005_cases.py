@@ -1,0 +1,26 @@
+"""cases, assignments, timeline, clocks, attachments, duplicates, summons
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-28
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+import gongzhi.db  # noqa: F401
+
+revision = "0005"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass  # tables of the cases work
+
+
+def downgrade() -> None:
+    pass

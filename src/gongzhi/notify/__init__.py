@@ -1,0 +1,1 @@
+"""Notifications: a transactional outbox delivered after commit (in-app, SMS gateway)."""
