@@ -2,6 +2,7 @@
 
 from gongzhi.audit import models as audit_models  # noqa: F401
 from gongzhi.cases import models as cases_models  # noqa: F401
+from gongzhi.cases import open311 as open311_models  # noqa: F401  (the API key table)
 from gongzhi.notify import models as notify_models  # noqa: F401
 from gongzhi.org import models as org_models  # noqa: F401
 from gongzhi.regions import models as regions_models  # noqa: F401

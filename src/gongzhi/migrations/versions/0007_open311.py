@@ -7,10 +7,10 @@ Create Date: 2026-11-28
 
 from __future__ import annotations
 
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
 
-import gongzhi.db  # noqa: F401
+import gongzhi.db
 
 revision = "0007"
 down_revision = "0006"
@@ -19,8 +19,19 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass  # tables of the open311 work
+    op.create_table(
+        "open311_api_key",
+        sa.Column("id", gongzhi.db.BigIntPK, primary_key=True, autoincrement=True),
+        sa.Column("name", sa.String(100), nullable=False),
+        sa.Column("key_hash", sa.String(64), nullable=False),
+        sa.Column("channel", sa.String(60), nullable=False),
+        sa.Column("created_at", gongzhi.db.UTCDateTime(), nullable=False),
+        sa.Column("revoked_at", gongzhi.db.UTCDateTime(), nullable=True),
+        sa.Column("created_by", sa.String(200), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_open311_api_key")),
+        sa.UniqueConstraint("key_hash", name=op.f("uq_open311_api_key_key_hash")),
+    )
 
 
 def downgrade() -> None:
-    pass
+    op.drop_table("open311_api_key")
