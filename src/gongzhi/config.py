@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     # Shown on every public page (offline channel): hotline and service-station hint.
     hotline: str = "12345"
 
+    # Cases: the prefix of case numbers (AJ-20261128-0007) and how long a citizen may reopen.
+    case_number_prefix: str = "AJ"
+    case_reopen_days: int = 15
+
     # Accounts (MLPS 2.0 level 3: lock-out, idle time-out, strong passwords).
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
@@ -45,6 +49,13 @@ class Settings(BaseSettings):
     password_max_age_days: int = 90
     # Cookies carry the Secure flag unless the deployment runs plain HTTP on localhost.
     cookie_secure: bool = False
+
+    # Background work: "fake" records SMS in memory (tests, demo), "log" writes them to the log
+    # with the phone number masked. The in-process scheduler runs the jobs unless a separate
+    # `gongzhi worker` does (default: on, except in tests).
+    sms_gateway: Literal["fake", "log"] = "log"
+    sms_max_attempts: int = 6
+    run_jobs_in_process: bool | None = None
 
     @field_validator("office_hours")
     @classmethod
@@ -71,6 +82,12 @@ class Settings(BaseSettings):
                 "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
             )
         return self
+
+    @property
+    def jobs_in_process(self) -> bool:
+        if self.run_jobs_in_process is None:
+            return self.env != "test"
+        return self.run_jobs_in_process
 
     @property
     def is_sqlite(self) -> bool:
