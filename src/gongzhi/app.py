@@ -67,7 +67,16 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             name="resolver-warm-up",
             daemon=True,
         ).start()
+    scheduler = None
+    if app.state.settings.jobs_in_process:
+        # The embedded default runs the background jobs here; `gongzhi worker` does at scale.
+        from gongzhi.jobs import Scheduler
+
+        scheduler = Scheduler(app.state.session_factory, app.state.settings)
+        scheduler.start()
     yield
+    if scheduler is not None:
+        scheduler.stop()
 
 
 def _mount_routers(app: FastAPI) -> None:
@@ -75,6 +84,7 @@ def _mount_routers(app: FastAPI) -> None:
     from gongzhi.cases import open311
     from gongzhi.cases import pages as cases_pages
     from gongzhi.notify import api as notify_api
+    from gongzhi.notify import pages as notify_pages
     from gongzhi.org import api as org_api
     from gongzhi.org import pages as org_pages
     from gongzhi.regions import api as regions_api
@@ -97,6 +107,7 @@ def _mount_routers(app: FastAPI) -> None:
         cases_api,
         open311,
         notify_api,
+        notify_pages,
     ):
         app.include_router(module.router)
 

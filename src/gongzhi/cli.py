@@ -65,6 +65,17 @@ def serve(
     uvicorn.run("gongzhi.app:create_app", factory=True, host=host, port=port, reload=reload)
 
 
+@app.command()
+def worker(
+    once: bool = typer.Option(False, help="Run every job once and exit."),
+    job: list[str] = typer.Option([], help="Run only this job (repeatable)."),
+) -> None:
+    """Run the background jobs (outbox delivery, deadline sweeps) until Ctrl-C."""
+    from gongzhi.jobs import run_worker
+
+    run_worker(console, once=once, only=job or None)
+
+
 def _register_domains() -> None:
     from gongzhi.cases.cli import app as cases_app
     from gongzhi.demo import app as demo_app

@@ -1,1 +1,60 @@
+"""The notification outbox: one row per message and channel.
+
+Rows are added in the transaction of the change they announce, so a rolled-back change
+announces nothing. In-app rows are readable at once; SMS rows are delivered after commit by
+the ``notify.deliver`` job (``gongzhi.notify.delivery``).
+"""
+
 from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gongzhi.db import Base, BigIntPK, UTCDateTime, utcnow
+
+
+class NotificationChannel(StrEnum):
+    IN_APP = "in_app"
+    SMS = "sms"
+
+
+class NotificationStatus(StrEnum):
+    PENDING = "pending"  # waiting for its first (or next) delivery attempt
+    SENDING = "sending"  # claimed by a delivery run; the gateway is being called
+    SENT = "sent"  # delivered (in-app rows: readable)
+    FAILED = "failed"  # the last attempt failed; retried at next_attempt_at
+    DEAD = "dead"  # given up: too many attempts, a permanent refusal, or an unknown outcome
+
+
+class Notification(Base):
+    __tablename__ = "notification"
+    __table_args__ = (
+        # The delivery job's scan: due rows of one status, oldest first.
+        Index("ix_notification_status_next_attempt_at", "status", "next_attempt_at"),
+        # The inbox: one account's in-app rows, unread first.
+        Index("ix_notification_recipient_account_id_read_at", "recipient_account_id", "read_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    recipient_account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("account.id", ondelete="CASCADE")
+    )
+    # Plain for now; encrypted at rest with the other personal identifiers later.
+    recipient_phone: Mapped[str | None] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[str] = mapped_column(String(60))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    case_number: Mapped[str | None] = mapped_column(String(40), index=True)
+    status: Mapped[str] = mapped_column(String(10))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    provider_message_id: Mapped[str | None] = mapped_column(String(100))
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

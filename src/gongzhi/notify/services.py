@@ -1,0 +1,149 @@
+"""State changes of the notify domain: adding messages to the outbox, marking them read.
+
+``enqueue`` only adds rows to the caller's session: the message exists if and only if the
+change it announces commits. Delivery of SMS rows happens later, after commit
+(``gongzhi.notify.delivery``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from gongzhi.audit.services import Actor, record
+from gongzhi.db import utcnow
+from gongzhi.errors import Conflict, Invalid
+from gongzhi.notify.models import Notification, NotificationChannel, NotificationStatus
+
+MAX_SUBJECT = 200
+
+
+def enqueue(
+    db: Session,
+    *,
+    recipient_account_id: int | None = None,
+    recipient_phone: str | None = None,
+    kind: str,
+    subject: str,
+    body: str,
+    case_number: str | None = None,
+    channels: Sequence[str] = (NotificationChannel.IN_APP,),
+) -> list[Notification]:
+    """Add one outbox row per channel to the caller's transaction and return them.
+
+    In-app rows need an account and are readable at once; SMS rows need a phone number and
+    wait for the delivery job. A message without any recipient for a channel is refused
+    rather than silently dropped, so a caller's mistake shows up in its tests.
+    """
+    subject = subject.strip()
+    if not subject or not body.strip():
+        raise Invalid("通知需要标题和正文 / a notification needs a subject and a body")
+    if len(subject) > MAX_SUBJECT:
+        raise Invalid(f"通知标题不超过 {MAX_SUBJECT} 字 / subject too long")
+    if not channels:
+        raise Invalid("至少选择一个通知渠道 / at least one channel")
+    now = utcnow()
+    rows: list[Notification] = []
+    for raw in dict.fromkeys(channels):  # each channel once, in the order given
+        try:
+            channel = NotificationChannel(raw)
+        except ValueError:
+            raise Invalid(
+                f"未知的通知渠道 {raw!r} / unknown channel", code="unknown_channel"
+            ) from None
+        row = Notification(
+            created_at=now,
+            channel=channel.value,
+            kind=kind,
+            subject=subject,
+            body=body,
+            case_number=case_number,
+            attempts=0,
+        )
+        if channel is NotificationChannel.IN_APP:
+            if recipient_account_id is None:
+                raise Invalid("站内通知需要接收账户 / in-app needs an account", code="no_recipient")
+            row.recipient_account_id = recipient_account_id
+            row.status = NotificationStatus.SENT.value
+            row.sent_at = now
+        else:
+            phone = (recipient_phone or "").strip()
+            if not phone:
+                raise Invalid("短信通知需要手机号 / SMS needs a phone number", code="no_recipient")
+            row.recipient_account_id = recipient_account_id
+            row.recipient_phone = phone
+            row.status = NotificationStatus.PENDING.value
+            row.next_attempt_at = now
+        db.add(row)
+        rows.append(row)
+    db.flush()
+    return rows
+
+
+def mark_read(db: Session, notification: Notification, *, actor: Actor) -> Notification:
+    """Mark one in-app notification read (already read: unchanged, no new audit event)."""
+    if notification.read_at is None:
+        notification.read_at = utcnow()
+        record(
+            db,
+            actor=actor,
+            action="notify.notification.read",
+            object_type="notification",
+            object_id=notification.id,
+            old={"read_at": None},
+            new={"read_at": notification.read_at},
+        )
+        db.flush()
+    return notification
+
+
+def mark_all_read(db: Session, account_id: int, *, actor: Actor) -> int:
+    """Mark every unread in-app notification of one account read; return how many."""
+    now = utcnow()
+    result = db.execute(
+        update(Notification)
+        .where(
+            Notification.recipient_account_id == account_id,
+            Notification.channel == NotificationChannel.IN_APP.value,
+            Notification.read_at.is_(None),
+        )
+        .values(read_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
+    count = int(getattr(result, "rowcount", 0) or 0)
+    if count:
+        record(
+            db,
+            actor=actor,
+            action="notify.notification.read_all",
+            object_type="account",
+            object_id=account_id,
+            new={"read": count, "read_at": now},
+        )
+    return count
+
+
+def requeue(db: Session, notification: Notification, now: datetime, *, actor: Actor) -> None:
+    """Give a dead SMS row a fresh set of attempts (an operator's decision)."""
+    if notification.channel != NotificationChannel.SMS.value or notification.status not in (
+        NotificationStatus.DEAD.value,
+        NotificationStatus.FAILED.value,
+    ):
+        raise Conflict("只能重发未送达的短信 / only undelivered SMS can be queued again")
+    old = {"status": notification.status, "attempts": notification.attempts}
+    notification.status = NotificationStatus.PENDING.value
+    notification.attempts = 0
+    notification.next_attempt_at = now
+    notification.last_error = None
+    record(
+        db,
+        actor=actor,
+        action="notify.sms.requeue",
+        object_type="notification",
+        object_id=notification.id,
+        old=old,
+        new={"status": notification.status, "attempts": 0},
+    )
