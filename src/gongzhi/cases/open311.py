@@ -34,6 +34,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from starlette.datastructures import FormData
 
 from gongzhi.audit.services import Actor, SystemActor, record
+from gongzhi.cases.models import Case, CaseEvent, CaseStatus, Channel
+from gongzhi.cases.queries import case_by_number, cases_for_feed, due_at
+from gongzhi.cases.services import submit_case
 from gongzhi.config import Settings
 from gongzhi.db import Base, BigIntPK, UTCDateTime, utcnow
 from gongzhi.errors import Conflict, DomainError, Invalid, NotFound
@@ -548,9 +551,6 @@ def create_request(
     """File a request for a partner channel; the API key, not a session, authorises it."""
 
     def build() -> Response:
-        from gongzhi.cases.models import Channel
-        from gongzhi.cases.services import submit_case
-
         out = _format(fmt)
         settings = _settings(request)
         params = _params(request, form)
@@ -614,7 +614,7 @@ def create_request(
     return _answer(_guess_format("." + fmt), build, db)
 
 
-def _notice(db: Session, case: Any) -> str:
+def _notice(db: Session, case: Case) -> str:
     if case.lead_department_id is not None:
         department = db.get(Department, case.lead_department_id)
         if department is not None:
@@ -625,12 +625,23 @@ def _notice(db: Session, case: Any) -> str:
     return f"已受理，编号 {case.number}，待分拨 / received, waiting for the dispatch centre"
 
 
-def _status_label(case: Any) -> str:
-    from gongzhi.cases.models import CaseStatus
-
+def _status_label(case: Case) -> str:
     return "closed" if case.status == CaseStatus.CLOSED else "open"
 
 
+# Timeline entries whose public note may serve as status_notes: the staff's words, never the
+# citizen's own (a rating comment, a reason to reopen).
+STATUS_NOTE_KINDS = (
+    "dispatched",
+    "rerouted",
+    "accepted",
+    "feedback",
+    "verified",
+    "rework",
+    "closed",
+    "paused",
+    "resumed",
+)
 # Shown as status_notes of a closed case with no public note: the outcome, honestly ("not
 # ours" is never presented as fixed).
 OUTCOME_NOTES = {
@@ -645,9 +656,7 @@ OUTCOME_NOTES = {
 class _Feed:
     """Renders cases for the public feed, loading what they share once per answer."""
 
-    def __init__(self, db: Session, settings: Settings, cases: Sequence[Any]) -> None:
-        from gongzhi.cases.models import CaseEvent
-
+    def __init__(self, db: Session, settings: Settings, cases: Sequence[Case]) -> None:
         self.db = db
         self.settings = settings
         matter_codes = {c.matter_code for c in cases if c.matter_code}
@@ -676,6 +685,7 @@ class _Feed:
                 .where(
                     CaseEvent.case_id.in_(ids[start : start + 500]),
                     CaseEvent.public.is_(True),
+                    CaseEvent.kind.in_(STATUS_NOTE_KINDS),
                     CaseEvent.note.is_not(None),
                     CaseEvent.note != "",
                 )
@@ -702,9 +712,7 @@ class _Feed:
                 self.addresses[code] = ""
         return self.addresses[code] or None
 
-    def render(self, case: Any) -> dict[str, Any]:
-        from gongzhi.cases.queries import due_at
-
+    def render(self, case: Case) -> dict[str, Any]:
         def rounded(value: float | None) -> float | None:
             return None if value is None else round(value, PUBLIC_COORDINATE_DECIMALS)
 
@@ -778,8 +786,6 @@ def list_requests(
         params = _params(request)
         _check_jurisdiction(params, settings)
         args = _listing(params, settings)
-        from gongzhi.cases.queries import cases_for_feed
-
         found = cases_for_feed(db, **args)
         feed = _Feed(db, settings, found)
         return _render(out, "service_requests", [feed.render(c) for c in found])
@@ -792,8 +798,6 @@ def get_request(
     resource: str, request: Request, db: DB, _principal: Principal | None = public()
 ) -> Response:
     def build() -> Response:
-        from gongzhi.cases.queries import case_by_number
-
         number, fmt = _split(resource)
         settings = _settings(request)
         _check_jurisdiction(_params(request), settings)
@@ -812,8 +816,6 @@ def get_token(
     """Requests are created synchronously, so the case number is also the token."""
 
     def build() -> Response:
-        from gongzhi.cases.queries import case_by_number
-
         token, fmt = _split(resource)
         _check_jurisdiction(_params(request), _settings(request))
         case = case_by_number(db, token)
