@@ -60,7 +60,9 @@ def test_enqueue_rolls_back_with_the_callers_transaction(
             channels=("in_app", "sms"),
         )
         raise RuntimeError("the change failed after the notification was queued")
-    assert db.scalars(select(Notification).where(Notification.kind == "test.rolled_back")).all() == []
+    assert (
+        db.scalars(select(Notification).where(Notification.kind == "test.rolled_back")).all() == []
+    )
 
     gateway = FakeSmsGateway()
     deliver_pending(db, gateway, utcnow())
