@@ -1,0 +1,81 @@
+"""Helpers shared by the cases tests: actors, a held clock, one-call intake."""
+
+from __future__ import annotations
+
+import sys
+import types
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gongzhi.audit.models import AuditEvent
+from gongzhi.audit.services import SystemActor
+from gongzhi.cases import services
+from gongzhi.cases.models import Case, Channel
+from gongzhi.security.auth import load_grants
+from gongzhi.security.models import Account
+from gongzhi.security.principal import Principal
+
+ACTOR = SystemActor("test")
+YUHUA_ADDRESS = "浙江省湖州市安吉县鄣吴镇玉华村"  # 330523103202
+DIPU_ADDRESS = "浙江省湖州市安吉县递铺街道"  # 330523001000
+COUNTY_ADDRESS = "浙江省湖州市安吉县"  # 330523000000
+
+
+def principal(db: Session, username: str) -> Principal:
+    account = db.scalar(select(Account).where(Account.username == username))
+    assert account is not None, username
+    return Principal(
+        account_id=account.id,
+        username=account.username,
+        display_name=account.display_name,
+        kind=account.kind,
+        grants=load_grants(db, account.id),
+    )
+
+
+def submit(db: Session, **kw: Any) -> Case:
+    kw.setdefault("channel", Channel.WEB)
+    kw.setdefault("description", "路边井盖不见了，很危险")
+    kw.setdefault("actor", ACTOR)
+    return services.submit_case(db, **kw)
+
+
+def actions(db: Session, number: str) -> list[str]:
+    return list(
+        db.scalars(
+            select(AuditEvent.action)
+            .where(AuditEvent.object_type == "service_case", AuditEvent.object_id == number)
+            .order_by(AuditEvent.id)
+        )
+    )
+
+
+class HeldClock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def held_clock(monkeypatch: pytest.MonkeyPatch) -> HeldClock:
+    """The cases services' clock, held at a Wednesday morning (Asia/Shanghai) in 2026."""
+    clock = HeldClock(datetime(2026, 9, 16, 1, 0, tzinfo=UTC))  # Wed 09:00 local
+    monkeypatch.setattr(services, "utcnow", clock)
+    return clock
+
+
+@pytest.fixture
+def no_classifier(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Intake without category suggestions, so routing tests do not depend on the model."""
+    module = types.ModuleType("gongzhi.cases.classify")
+    module.suggest = lambda db, text, limit=3: []  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "gongzhi.cases.classify", module)
