@@ -81,10 +81,7 @@ def deliver_pending(
 
     claimed = _claim(db, now, limit)
     db.commit()
-    for row_id in claimed:
-        row = db.get(Notification, row_id, populate_existing=True)
-        if row is None or row.status != NotificationStatus.SENDING.value:
-            continue
+    for row in claimed:
         phone = row.recipient_phone or ""
         try:
             message_id = gateway.send(phone, sms_text(row))
@@ -110,7 +107,7 @@ def deliver_pending(
     return report
 
 
-def _claim(db: Session, now: datetime, limit: int) -> list[int]:
+def _claim(db: Session, now: datetime, limit: int) -> list[Notification]:
     due = (
         select(Notification.id)
         .where(
@@ -122,22 +119,33 @@ def _claim(db: Session, now: datetime, limit: int) -> list[int]:
         .limit(limit)
         .with_for_update(skip_locked=True)  # PostgreSQL; SQLite has a single writer anyway
     )
-    claimed: list[int] = []
-    for row_id in db.scalars(due).all():
-        # Compare-and-set: only the run that moves the row out of a retryable state owns it.
-        result = db.execute(
+    # One statement that writes first (on SQLite it takes the write lock at once instead of
+    # upgrading a read snapshot) and re-checks the status: a compare-and-set, so only the run
+    # that moves a row out of a retryable state owns it.
+    claimed = list(
+        db.scalars(
             update(Notification)
-            .where(Notification.id == row_id, Notification.status.in_(_RETRYABLE))
+            .where(Notification.id.in_(due), Notification.status.in_(_RETRYABLE))
             .values(
                 status=NotificationStatus.SENDING.value,
                 claimed_at=now,
                 attempts=Notification.attempts + 1,
             )
+            .returning(Notification.id)
             .execution_options(synchronize_session=False)
         )
-        if getattr(result, "rowcount", 0) == 1:
-            claimed.append(row_id)
-    return claimed
+    )
+    if not claimed:
+        return []
+    # Loaded inside the claim's transaction, so marking them later writes without reading.
+    return list(
+        db.scalars(
+            select(Notification)
+            .where(Notification.id.in_(claimed))
+            .order_by(Notification.next_attempt_at, Notification.id)
+            .execution_options(populate_existing=True)
+        )
+    )
 
 
 def _mark_failed(
@@ -186,27 +194,34 @@ def _mark_failed(
         report.failed += 1
 
 
+UNKNOWN_OUTCOME = "delivery stopped between send and mark; outcome unknown, not resent"
+
+
 def _abandon_stale_claims(db: Session, now: datetime, actor: Actor) -> int:
-    stale = db.scalars(
-        select(Notification)
+    stale = db.execute(
+        update(Notification)
         .where(
             Notification.status == NotificationStatus.SENDING.value,
             Notification.claimed_at < now - CLAIM_LEASE,
         )
-        .with_for_update(skip_locked=True)
+        .values(
+            status=NotificationStatus.DEAD.value,
+            last_error=UNKNOWN_OUTCOME,
+            claimed_at=None,
+            next_attempt_at=None,
+        )
+        .returning(Notification.id, Notification.recipient_phone, Notification.attempts)
+        .execution_options(synchronize_session=False)
     ).all()
-    for row in stale:
-        row.status = NotificationStatus.DEAD.value
-        row.last_error = "delivery stopped between send and mark; outcome unknown, not resent"
-        row.claimed_at = None
-        row.next_attempt_at = None
+    for row_id, phone, attempts in stale:
         record(
             db,
             actor=actor,
             action="notify.sms.dead",
             object_type="notification",
-            object_id=row.id,
-            new={"to": mask_phone(row.recipient_phone), "attempts": row.attempts},
-            reason=row.last_error,
+            object_id=row_id,
+            new={"to": mask_phone(phone), "attempts": attempts},
+            reason=UNKNOWN_OUTCOME,
         )
+        log.warning("SMS %s to %s: %s", row_id, mask_phone(phone), UNKNOWN_OUTCOME)
     return len(stale)
