@@ -44,7 +44,7 @@ def test_every_channel_gives_a_numbered_case_with_audit_and_timeline(
     assert case.channel == channel.value
     assert case.region_code == "330523103202"
     assert actions(db, case.number)[0] == "cases.case.submit"
-    assert [e.kind for e in case.events][0] == "submitted"
+    assert case.events[0].kind == "submitted"
 
 
 def test_numbers_follow_the_local_date_and_count_up(db: Session, held_clock) -> None:  # noqa: F811
