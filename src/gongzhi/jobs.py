@@ -74,12 +74,27 @@ def job(name: str, *, every: timedelta) -> Callable[[Callable[[JobContext], Any]
     return register
 
 
+def configure_logging() -> None:
+    """Make the jobs' log lines visible (the logging SMS gateway writes there) unless the
+    process already configured logging; uvicorn only configures its own loggers."""
+    platform = logging.getLogger("gongzhi")
+    if logging.getLogger().handlers or platform.handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    platform.addHandler(handler)
+    if platform.level == logging.NOTSET:
+        platform.setLevel(logging.INFO)
+
+
 def _qualified(func: Callable[..., Any]) -> tuple[str, str]:
     return func.__module__, func.__qualname__
 
 
 def load_jobs() -> dict[str, Job]:
     """Import every domain's ``jobs`` module and return the registry."""
+    import gongzhi.models  # noqa: F401  (every table, so that any job's flush can resolve keys)
+
     for domain in JOB_DOMAINS:
         module = f"gongzhi.{domain}.jobs"
         if importlib.util.find_spec(module) is not None:
@@ -174,6 +189,7 @@ class Scheduler:
 
     def start(self) -> threading.Thread:
         """Run the loop in a daemon thread (the web process's in-process scheduler)."""
+        configure_logging()
         self._stop.clear()
         self._thread = threading.Thread(target=self.run_forever, name="gongzhi-jobs", daemon=True)
         self._thread.start()
@@ -194,14 +210,20 @@ class Scheduler:
 
 def run_worker(console: Any, *, once: bool = False, only: list[str] | None = None) -> None:
     """``gongzhi worker``: run the jobs in this process until Ctrl-C (or one round)."""
+    import typer
+
     from gongzhi.config import get_settings
     from gongzhi.db import make_engine, make_session_factory
 
+    configure_logging()
     settings = get_settings()
     registry = load_jobs()
     unknown = sorted(set(only or ()) - set(registry))
     if unknown:
-        raise ValueError(f"unknown job(s): {', '.join(unknown)}; known: {', '.join(registry)}")
+        raise typer.BadParameter(
+            f"unknown job(s): {', '.join(unknown)}; known: {', '.join(registry)}",
+            param_hint="--job",
+        )
     jobs = [j for j in registry.values() if not only or j.name in only]
     engine = make_engine(settings.database_url)
     try:

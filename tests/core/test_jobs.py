@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import typer
 from rich.console import Console
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
@@ -170,7 +171,7 @@ def test_worker_command_runs_jobs_once(
     assert calls == ["x"]
     out = console.export_text()
     assert "test.worker (every 1 s)" in out and "test.worker: 1 run(s), 0 failure(s)" in out
-    with pytest.raises(ValueError, match="unknown job"):
+    with pytest.raises(typer.BadParameter, match="unknown job"):
         jobs.run_worker(console, once=True, only=["no.such"])
 
 

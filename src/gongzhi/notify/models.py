@@ -14,6 +14,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gongzhi.db import Base, BigIntPK, UTCDateTime, utcnow
+from gongzhi.security import models as _security_models  # noqa: F401  (the account table)
 
 
 class NotificationChannel(StrEnum):
