@@ -283,3 +283,43 @@ def test_submit_refusal_becomes_a_400_and_nothing_is_kept(
     assert response.status_code == 400
     assert response.json() == [{"code": 400, "description": "图片太多 / too many photos"}]
     assert db.query(Case).count() == before
+
+
+def test_expected_datetime_is_the_handling_deadline(
+    client: TestClient, db: Session, key: str
+) -> None:
+    from zoneinfo import ZoneInfo
+
+    from gongzhi.cases.models import CaseClock, ClockKind
+    from gongzhi.cases.queries import due_at
+
+    waiting, signed = file_one(client, key), file_one(client, key)
+    signed_case = case_by_number(db, signed)
+    assert signed_case is not None
+    handle_due = utcnow().replace(microsecond=0) + timedelta(days=3)
+    db.add(
+        CaseClock(
+            case_id=signed_case.id,
+            kind=ClockKind.HANDLE.value,
+            started_at=utcnow(),
+            due_at=handle_due,
+            paused_seconds=0,
+            escalation_level=0,
+            breached=False,
+        )
+    )
+    db.flush()
+    listed = {
+        r["service_request_id"]: r
+        for r in client.get(f"{BASE}/requests.json?service_request_id={waiting},{signed}").json()
+    }
+    for number in (waiting, signed):
+        case = case_by_number(db, number)
+        assert case is not None
+        due = due_at(db, case)
+        assert due is not None
+        expected = due.astimezone(ZoneInfo("Asia/Shanghai")).isoformat(timespec="seconds")
+        assert listed[number]["expected_datetime"] == expected
+    assert listed[signed]["expected_datetime"] == handle_due.astimezone(
+        ZoneInfo("Asia/Shanghai")
+    ).isoformat(timespec="seconds")

@@ -34,8 +34,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from starlette.datastructures import FormData
 
 from gongzhi.audit.services import Actor, SystemActor, record
-from gongzhi.cases.models import Case, CaseEvent, CaseStatus, Channel
-from gongzhi.cases.queries import case_by_number, cases_for_feed, due_at
+from gongzhi.cases.models import Case, CaseClock, CaseEvent, CaseStatus, Channel, ClockKind
+from gongzhi.cases.queries import case_by_number, cases_for_feed
 from gongzhi.cases.services import submit_case
 from gongzhi.config import Settings
 from gongzhi.db import Base, BigIntPK, UTCDateTime, utcnow
@@ -678,6 +678,7 @@ class _Feed:
             else {}
         )
         self.notes: dict[int, str] = {}
+        self.clocks: dict[tuple[int, str], datetime] = {}
         ids = [c.id for c in cases]
         for start in range(0, len(ids), 500):
             rows = db.execute(
@@ -694,6 +695,16 @@ class _Feed:
             for case_id, note in rows:
                 if note:
                     self.notes[case_id] = note  # the latest wins
+            clocks = db.execute(
+                select(CaseClock.case_id, CaseClock.kind, CaseClock.due_at)
+                .where(
+                    CaseClock.case_id.in_(ids[start : start + 500]),
+                    CaseClock.kind.in_([ClockKind.HANDLE.value, ClockKind.FEEDBACK.value]),
+                )
+                .order_by(CaseClock.id)
+            )
+            for case_id, kind, due in clocks:
+                self.clocks[(case_id, kind)] = due  # the latest wins
         self.addresses: dict[str, str] = {}
 
     def address(self, region_code: str | None) -> str | None:
@@ -711,6 +722,12 @@ class _Feed:
             except DomainError:
                 self.addresses[code] = ""
         return self.addresses[code] or None
+
+    def due_at(self, case: Case) -> datetime | None:
+        """``queries.due_at`` for many cases at once: the handling clock once the case is
+        signed, else the promise of feedback to the citizen."""
+        handle = self.clocks.get((case.id, ClockKind.HANDLE.value))
+        return handle or self.clocks.get((case.id, ClockKind.FEEDBACK.value))
 
     def render(self, case: Case) -> dict[str, Any]:
         def rounded(value: float | None) -> float | None:
@@ -731,7 +748,7 @@ class _Feed:
             "service_notice": None,
             "requested_datetime": _local(self.settings, case.created_at),
             "updated_datetime": _local(self.settings, case.updated_at),
-            "expected_datetime": _local(self.settings, due_at(self.db, case)),
+            "expected_datetime": _local(self.settings, self.due_at(case)),
             "address": self.address(case.region_code),
             "address_id": None,
             "zipcode": None,
