@@ -14,6 +14,9 @@ from gongzhi.security.principal import Principal
 
 router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
 
+# Marking read changes only the caller's own inbox (like revoking one's own API token), so it
+# is guarded by OWN_ACCOUNT: even the audit administrator, who may change nothing else, can.
+
 
 @router.get("", response_model=NotificationList)
 def list_notifications(
@@ -34,9 +37,7 @@ def list_notifications(
 
 
 @router.post("/read-all", response_model=MarkedOut)
-def mark_all_read(
-    db: DB, principal: Principal = require(Permission.NOTIFICATION_READ_OWN)
-) -> MarkedOut:
+def mark_all_read(db: DB, principal: Principal = require(Permission.OWN_ACCOUNT)) -> MarkedOut:
     marked = services.mark_all_read(db, principal.account_id, actor=principal)
     return MarkedOut(marked=marked, unread=0)
 
@@ -45,7 +46,7 @@ def mark_all_read(
 def mark_read(
     notification_id: int,
     db: DB,
-    principal: Principal = require(Permission.NOTIFICATION_READ_OWN),
+    principal: Principal = require(Permission.OWN_ACCOUNT),
 ) -> NotificationOut:
     row = queries.access_notification(db, principal, notification_id)
     return NotificationOut.model_validate(services.mark_read(db, row, actor=principal))

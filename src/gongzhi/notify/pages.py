@@ -13,6 +13,9 @@ from gongzhi.web.templating import render
 
 router = APIRouter(tags=["notifications"], include_in_schema=False)
 
+# Marking read changes only the caller's own inbox (like revoking one's own API token), so it
+# is guarded by OWN_ACCOUNT: even the audit administrator, who may change nothing else, can.
+
 
 @router.get("/notifications", response_class=HTMLResponse)
 def notifications_page(
@@ -34,7 +37,7 @@ def notifications_page(
 def notification_read(
     notification_id: int,
     db: DB,
-    principal: Principal = require(Permission.NOTIFICATION_READ_OWN),
+    principal: Principal = require(Permission.OWN_ACCOUNT),
 ) -> RedirectResponse:
     row = queries.access_notification(db, principal, notification_id)
     services.mark_read(db, row, actor=principal)
@@ -43,7 +46,7 @@ def notification_read(
 
 @router.post("/notifications/read-all")
 def notifications_read_all(
-    db: DB, principal: Principal = require(Permission.NOTIFICATION_READ_OWN)
+    db: DB, principal: Principal = require(Permission.OWN_ACCOUNT)
 ) -> RedirectResponse:
     services.mark_all_read(db, principal.account_id, actor=principal)
     return RedirectResponse("/notifications", status_code=303)
