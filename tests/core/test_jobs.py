@@ -198,3 +198,27 @@ def test_worker_command_stops_on_ctrl_c(
     assert len(calls) == 2  # the job in progress finished, no new run started
     assert "worker stopped" in console.export_text()
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_the_delivery_job_sends_what_was_committed(
+    db: Session, connection: Connection, settings: Settings
+) -> None:
+    from gongzhi.notify.sms import get_gateway
+
+    fake = settings.model_copy(update={"sms_gateway": "fake"})
+    phone = "13700007777"
+    with jobs.session_scope(_factory(connection)) as uow:
+        enqueue(
+            uow,
+            recipient_phone=phone,
+            kind="test.job",
+            subject="主题",
+            body="正文",
+            channels=("sms",),
+        )
+    deliver = load_jobs()["notify.deliver"]
+    report = run_job(deliver, _factory(connection), fake)
+    assert report.sent >= 1
+    assert get_gateway(fake).to(phone) == ["主题：正文"]
+    run_job(deliver, _factory(connection), fake)
+    assert get_gateway(fake).to(phone) == ["主题：正文"]  # sent once

@@ -111,15 +111,35 @@ def test_in_app_is_readable_at_once_and_sms_waits_for_delivery_after_commit(
     }
 
 
-def test_enqueue_refuses_a_message_without_recipient_or_channel(db: Session) -> None:
-    with pytest.raises(Invalid) as exc:
-        enqueue(db, kind="k", subject="s", body="b", channels=("sms",))
-    assert exc.value.code == "no_recipient"
-    with pytest.raises(Invalid):
-        enqueue(db, recipient_phone=PHONE, kind="k", subject="s", body="b")  # in-app default
+def test_enqueue_skips_channels_without_a_recipient_and_refuses_mistakes(db: Session) -> None:
+    citizen = account_id(db, "citizen")
+    # An anonymous caller: nobody to tell, and the announced change must still go through.
+    assert enqueue(db, kind="k", subject="s", body="b", channels=("in_app", "sms")) == []
+    (only_in_app,) = enqueue(
+        db,
+        recipient_account_id=citizen,
+        kind="k",
+        subject="s",
+        body="b",
+        channels=("sms", "in_app"),
+    )
+    assert only_in_app.channel == "in_app"
+    (only_sms,) = enqueue(
+        db,
+        recipient_phone=" 13812341999 ",
+        kind="k",
+        subject="s",
+        body="b",
+        channels=("in_app", "sms"),
+    )
+    assert only_sms.channel == "sms" and only_sms.recipient_phone == "13812341999"
+    (long,) = enqueue(db, recipient_account_id=citizen, kind="k", subject="长" * 300, body="b")
+    assert len(long.subject) == 200 and long.subject.endswith("…")
     with pytest.raises(Invalid) as exc:
         enqueue(db, recipient_phone=PHONE, kind="k", subject="s", body="b", channels=("fax",))
     assert exc.value.code == "unknown_channel"
+    with pytest.raises(Invalid):
+        enqueue(db, recipient_account_id=citizen, kind="k", subject=" ", body="b")
 
 
 def test_failed_attempts_back_off_exponentially_then_succeed(db: Session) -> None:

@@ -34,26 +34,29 @@ def enqueue(
 ) -> list[Notification]:
     """Add one outbox row per channel to the caller's transaction and return them.
 
-    In-app rows need an account and are readable at once; SMS rows need a phone number and
-    wait for the delivery job. A message without any recipient for a channel is refused
-    rather than silently dropped, so a caller's mistake shows up in its tests.
+    In-app rows go to an account and are readable at once; SMS rows go to a phone number and
+    wait for the delivery job. A channel without a recipient (no account, no phone: an
+    anonymous hotline caller) is skipped, and no reachable recipient at all returns ``[]``:
+    telling nobody must never undo the change being announced. An empty subject or body or an
+    unknown channel is a programming error and is refused.
     """
     subject = subject.strip()
     if not subject or not body.strip():
         raise Invalid("通知需要标题和正文 / a notification needs a subject and a body")
     if len(subject) > MAX_SUBJECT:
-        raise Invalid(f"通知标题不超过 {MAX_SUBJECT} 字 / subject too long")
-    if not channels:
-        raise Invalid("至少选择一个通知渠道 / at least one channel")
-    now = utcnow()
-    rows: list[Notification] = []
+        subject = subject[: MAX_SUBJECT - 1] + "…"
+    wanted: list[NotificationChannel] = []
     for raw in dict.fromkeys(channels):  # each channel once, in the order given
         try:
-            channel = NotificationChannel(raw)
+            wanted.append(NotificationChannel(raw))
         except ValueError:
             raise Invalid(
                 f"未知的通知渠道 {raw!r} / unknown channel", code="unknown_channel"
             ) from None
+    phone = (recipient_phone or "").strip()
+    now = utcnow()
+    rows: list[Notification] = []
+    for channel in wanted:
         row = Notification(
             created_at=now,
             channel=channel.value,
@@ -61,19 +64,17 @@ def enqueue(
             subject=subject,
             body=body,
             case_number=case_number,
+            recipient_account_id=recipient_account_id,
             attempts=0,
         )
         if channel is NotificationChannel.IN_APP:
             if recipient_account_id is None:
-                raise Invalid("站内通知需要接收账户 / in-app needs an account", code="no_recipient")
-            row.recipient_account_id = recipient_account_id
+                continue
             row.status = NotificationStatus.SENT.value
             row.sent_at = now
         else:
-            phone = (recipient_phone or "").strip()
             if not phone:
-                raise Invalid("短信通知需要手机号 / SMS needs a phone number", code="no_recipient")
-            row.recipient_account_id = recipient_account_id
+                continue
             row.recipient_phone = phone
             row.status = NotificationStatus.PENDING.value
             row.next_attempt_at = now
