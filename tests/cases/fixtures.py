@@ -1,7 +1,8 @@
 """Session-wide seed data of the cases domain (committed once, before any test): the extra
 people case handling needs beyond the security personas and org's ``zhifa_chen``, created
 through the services — a second handler of the enforcement bureau (two handlers racing to
-sign), a handler of the 鄣吴镇 government, and a second citizen.
+sign) and a second citizen. A handler of the 鄣吴镇 government is made per test
+(``township_handler``), since org's tests expect that government to have no staff.
 
 ``login_staff(client, username)`` signs in any of these through the real pages.
 """
@@ -38,8 +39,7 @@ def seed_cases(engine: Engine, seed_org: None) -> None:
     actor = SystemActor("test-seed")
     with session_scope(lambda: Session(bind=engine, expire_on_commit=False)) as db:
         enforcement = db.scalar(select(Department).where(Department.code == ENFORCEMENT))
-        township = db.scalar(select(Department).where(Department.code == ZHANGWU_GOV))
-        if enforcement is None or township is None:
+        if enforcement is None:
             return  # no demo organisation (see seed_org); the cases tests fail on their own
         create_staff(
             db,
@@ -47,15 +47,6 @@ def seed_cases(engine: Engine, seed_org: None) -> None:
             display_name="李执法",
             department=enforcement,
             roles=[(Role.DEPARTMENT_HANDLER, COUNTY)],
-            password=STAFF_PASSWORD,
-            actor=actor,
-        )
-        create_staff(
-            db,
-            username=TOWNSHIP_HANDLER,
-            display_name="何镇干",
-            department=township,
-            roles=[(Role.DEPARTMENT_HANDLER, ZHANGWU)],
             password=STAFF_PASSWORD,
             actor=actor,
         )
@@ -82,3 +73,25 @@ def login_staff(client: Any, username: str, password: str = STAFF_PASSWORD) -> s
     )
     assert resp.status_code == 303, resp.text
     return current_csrf(client)
+
+
+@pytest.fixture
+def township_handler(db: Session) -> str:
+    """A handler of the 鄣吴镇 government, inside the test's transaction."""
+    from gongzhi.org.models import Department
+    from gongzhi.org.services import create_staff
+    from gongzhi.security.permissions import Role
+
+    township = db.scalar(select(Department).where(Department.code == ZHANGWU_GOV))
+    assert township is not None
+    create_staff(
+        db,
+        username=TOWNSHIP_HANDLER,
+        display_name="何镇干",
+        department=township,
+        roles=[(Role.DEPARTMENT_HANDLER, ZHANGWU)],
+        password=STAFF_PASSWORD,
+        actor=SystemActor("test"),
+    )
+    db.flush()
+    return TOWNSHIP_HANDLER

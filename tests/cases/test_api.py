@@ -198,13 +198,15 @@ def test_scope_another_townships_case_is_not_found(signed_in: Callable[[str], As
     assert here["number"] not in [c["number"] for c in other.get("/api/v1/cases").json()]
 
 
-def test_a_department_handler_sees_assigned_cases_only(signed_in: Callable[[str], As]) -> None:
+def test_a_department_handler_sees_assigned_cases_only(
+    signed_in: Callable[[str], As], township_handler: str
+) -> None:
     citizen, dispatcher = signed_in("citizen"), signed_in("dispatcher")
-    township_handler = signed_in("zhangwu_he")  # 鄣吴镇 government, scope 鄣吴镇
+    gov = signed_in(township_handler)  # 鄣吴镇 government, scope 鄣吴镇
     outside = _report(citizen, address_text=DIPU_ADDRESS)
-    assert township_handler.get(f"/api/v1/cases/{outside['number']}").status_code == 404
+    assert gov.get(f"/api/v1/cases/{outside['number']}").status_code == 404
     dispatcher.post(f"/api/v1/cases/{outside['number']}/dispatch", {"department": "330523103-ZF"})
-    assert township_handler.get(f"/api/v1/cases/{outside['number']}").status_code == 200
+    assert gov.get(f"/api/v1/cases/{outside['number']}").status_code == 200
 
 
 def test_return_reopen_extension_and_pause_routes(signed_in: Callable[[str], As]) -> None:

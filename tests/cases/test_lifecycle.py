@@ -135,7 +135,9 @@ def test_transitions_out_of_order_are_refused(db: Session, make, call) -> None: 
     assert (case.status, case.version) == (status, version)
 
 
-def test_only_staff_of_the_lead_department_sign_and_handle(db: Session) -> None:
+def test_only_staff_of_the_lead_department_sign_and_handle(
+    db: Session, township_handler: str
+) -> None:
     case = _dispatched(db)
     other = principal(db, TOWNSHIP_HANDLER)
     with pytest.raises(Forbidden):
