@@ -10,11 +10,12 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -25,6 +26,7 @@ from gongzhi.cases.models import (
     AssignmentRole,
     Case,
     CaseAssignment,
+    CaseClock,
     CaseContact,
     CaseEvent,
     CaseExtension,
@@ -60,10 +62,19 @@ def _settings(settings: Settings | None) -> Settings:
 
 
 def work_calendar(db: Session, case: Case, settings: Settings | None = None) -> WorkCalendar:
-    """The calendar that applies in the case's region (one query)."""
+    """The calendar that applies in the case's region: one query per region and unit of
+    work (the session is one request or job), then answered from memory."""
     from gongzhi.org.queries import calendar_for
 
-    return calendar_for(db, _settings(settings), case.region_code)
+    s = _settings(settings)
+    cache: dict[tuple[str | None, str, str], WorkCalendar] = db.info.setdefault(
+        "cases.work_calendars", {}
+    )
+    key = (case.region_code, s.office_hours, s.timezone)
+    calendar = cache.get(key)
+    if calendar is None:
+        calendar = cache[key] = calendar_for(db, s, case.region_code)
+    return calendar
 
 
 def _timeline(
@@ -1002,3 +1013,104 @@ def resume(
     _audit(db, case, actor, "resume", {"waiting": True}, {"waiting": False})
     db.flush()
     return case
+
+
+# -- deadline sweep -------------------------------------------------------------------------
+
+# Warn when a fifth of a clock's working time is left (at least the last office hour).
+WARN_FRACTION = 0.2
+# Clocks further away than this are not looked at by a sweep (no 15-working-day clock has
+# its last fifth further out).
+WARN_HORIZON = timedelta(days=10)
+ESCALATION_LABELS = {1: "催办", 2: "督办", 3: "上报上级"}
+
+
+@dataclass
+class SweepReport:
+    warned: int = 0
+    escalated: int = 0
+
+
+def _escalation_level(overdue_hours: float, length_hours: float) -> int:
+    """催办 at the deadline; 督办 once late by the clock's own length; the level above once
+    late by twice that."""
+    length = max(length_hours, 1.0)
+    return min(3, 1 + int(overdue_hours >= length) + int(overdue_hours >= 2 * length))
+
+
+def sweep_clocks(
+    db: Session,
+    *,
+    actor: Actor,
+    now: datetime | None = None,
+    settings: Settings | None = None,
+    limit: int = 1000,
+) -> SweepReport:
+    """Warn before deadlines and escalate overdue clocks; safe to run in several processes
+    at once (rows are claimed with SKIP LOCKED on PostgreSQL, every step is idempotent)."""
+    moment = now or utcnow()
+    report = SweepReport()
+    stmt = (
+        select(CaseClock)
+        .join(Case, Case.id == CaseClock.case_id)
+        .where(
+            Case.status.in_([s.value for s in OPEN_STATUSES]),
+            CaseClock.stopped_at.is_(None),
+            CaseClock.paused_at.is_(None),
+            CaseClock.escalation_level < 3,
+            CaseClock.due_at <= moment + WARN_HORIZON,
+            or_(CaseClock.due_at <= moment, CaseClock.warned_at.is_(None)),
+        )
+        .order_by(CaseClock.due_at, CaseClock.id)
+        .limit(limit)
+    )
+    if db.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True, of=CaseClock)
+    for clock in list(db.scalars(stmt)):
+        case = clock.case
+        calendar = work_calendar(db, case, settings)
+        length = calendar.working_hours_between(clock.started_at, clock.due_at)
+        if moment <= clock.due_at:
+            left = calendar.working_hours_between(moment, clock.due_at)
+            if clock.warned_at is None and left <= max(length * WARN_FRACTION, 1.0):
+                clock.warned_at = moment
+                report.warned += 1
+                _timeline(
+                    case,
+                    actor,
+                    "deadline_warning",
+                    now=moment,
+                    data={"clock": clock.kind, "due_at": clock.due_at.isoformat()},
+                    public=False,
+                )
+            continue
+        overdue = calendar.working_hours_between(clock.due_at, moment)
+        level = _escalation_level(overdue, length)
+        if level <= clock.escalation_level:
+            continue
+        old_level = clock.escalation_level
+        clock.escalation_level = level
+        clock.breached = True
+        clock.warned_at = clock.warned_at or moment
+        report.escalated += 1
+        _timeline(
+            case,
+            actor,
+            "escalated",
+            now=moment,
+            note=ESCALATION_LABELS[level],
+            data={"clock": clock.kind, "level": level, "due_at": clock.due_at.isoformat()},
+            public=False,
+        )
+        record(
+            db,
+            actor=actor,
+            action="cases.clock.escalate",
+            object_type="service_case",
+            object_id=case.number,
+            old={"clock": clock.kind, "level": old_level},
+            new={"clock": clock.kind, "level": level},
+            region_code=case.region_code,
+        )
+    db.flush()
+    return report
