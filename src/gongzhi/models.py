@@ -1,6 +1,7 @@
 """Imports every domain's models so ``Base.metadata`` knows all tables (Alembic, tests)."""
 
 from gongzhi.audit import models as audit_models  # noqa: F401
+from gongzhi.cases import classify as classifier_models  # noqa: F401  (classifier_model)
 from gongzhi.cases import models as cases_models  # noqa: F401
 from gongzhi.cases import open311 as open311_models  # noqa: F401  (the API key table)
 from gongzhi.notify import models as notify_models  # noqa: F401

@@ -85,3 +85,105 @@ def open311_key_list() -> None:
                 revoked,
             )
     _open311_console().print(table)
+
+
+# -- the category classifier -----------------------------------------------------------------
+
+
+def _classifier_unit_of_work():
+    # clikit's unit of work, behind a name the tests replace with their own session
+    from gongzhi.clikit import unit_of_work
+
+    return unit_of_work()
+
+
+def _classifier_console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, width=200)
+
+
+def _percent(value: object) -> str:
+    return f"{value:.1%}" if isinstance(value, int | float) else "—"
+
+
+@app.command("retrain")
+def retrain(
+    min_examples: int = typer.Option(
+        0, help="Cases needed to train on them rather than cold-start (0: the default)."
+    ),
+    synthetic: int = typer.Option(
+        0, help="Train on this many synthetic requests per matter instead of the cases (demo)."
+    ),
+) -> None:
+    """Train the category classifier on the labelled cases (or cold-start it from the
+    responsibility list when there are too few), report its held-out accuracy and store it."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from gongzhi.cases import classify
+    from gongzhi.cases.synthetic import requests_per_matter
+    from gongzhi.clikit import cli_actor
+
+    examples = None
+    if synthetic > 0:
+        examples = [(r.text, r.matter_code) for r in requests_per_matter(synthetic, seed=1)]
+    console = _classifier_console()
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
+    ) as progress:
+        task = progress.add_task("starting", total=None)
+
+        def on_step(description: str) -> None:
+            progress.update(task, description=description)
+
+        with _classifier_unit_of_work() as db:
+            row = classify.retrain(
+                db,
+                actor=cli_actor("cases"),
+                examples=examples,
+                source="synthetic" if examples is not None else "cases",
+                min_examples=min_examples or classify.MIN_TRAINED_EXAMPLES,
+                on_step=on_step,
+            )
+            model_id, kind, metrics = row.id, row.kind, dict(row.metrics)
+        progress.update(task, description="done")
+    console.print(
+        f"stored classifier model {model_id} ({kind}): "
+        f"{metrics.get('n_cases', 0)} labelled cases, {metrics.get('n_matters', 0)} matters, "
+        f"top-1 {_percent(metrics.get('top1'))}, top-3 {_percent(metrics.get('top3'))} "
+        f"on {metrics.get('n_test', 0)} {metrics.get('evaluated_on', 'cases')}, "
+        f"fitted in {metrics.get('train_seconds', 0):.1f} s"
+    )
+
+
+@app.command("classifier-report")
+def classifier_report() -> None:
+    """Show the classifier model in use (the newest) and its measured accuracy."""
+    from rich.table import Table
+
+    from gongzhi.cases import classify
+
+    console = _classifier_console()
+    with _classifier_unit_of_work() as db:
+        row = classify.latest_model(db)
+        if row is None:
+            console.print(
+                "no stored classifier model: suggestions come from the responsibility list "
+                "(cold start); run `gongzhi cases retrain`"
+            )
+            return
+        table = Table("", "", title=f"classifier model {row.id}", show_header=False)
+        m = dict(row.metrics)
+        table.add_row("created", row.created_at.isoformat(timespec="seconds"))
+        table.add_row("kind", row.kind)
+        table.add_row("examples", str(row.n_examples))
+        table.add_row("labelled cases", str(m.get("n_cases", 0)))
+        table.add_row("matters", str(m.get("n_matters", "")))
+        table.add_row("top-1 accuracy", _percent(m.get("top1")))
+        table.add_row("top-3 accuracy", _percent(m.get("top3")))
+        table.add_row("measured on", f"{m.get('n_test', 0)} {m.get('evaluated_on', '')}".strip())
+        table.add_row("fit time", f"{m.get('train_seconds', 0):.1f} s")
+        table.add_row("scikit-learn", str(m.get("sklearn", "")))
+        if m.get("source"):
+            table.add_row("source", str(m["source"]))
+    console.print(table)
