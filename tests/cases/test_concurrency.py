@@ -68,3 +68,34 @@ def test_two_handlers_signing_at_once_exactly_one_wins(engine: Engine, committed
         lead = next(a for a in case.assignments if a.active and a.role == "lead")
         assert lead.accepted_by_id == principal(db, winner).account_id
         assert [e.kind for e in case.events].count("accepted") == 1
+
+
+@pytest.mark.usefixtures("seeded", "no_classifier")
+def test_simultaneous_intakes_get_distinct_numbers(engine: Engine) -> None:
+    barrier = threading.Barrier(4)
+    numbers: list[str] = []
+    errors: list[str] = []
+
+    def intake() -> None:
+        try:
+            barrier.wait(timeout=10)
+            for _ in range(3):
+                with session_scope(lambda: Session(bind=engine, expire_on_commit=False)) as db:
+                    numbers.append(submit(db, address_text=YUHUA_ADDRESS).number)
+        except Exception as exc:  # pragma: no cover - shown in the assertion below
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=intake) for _ in range(4)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert errors == []
+        assert len(numbers) == 12 and len(set(numbers)) == 12
+    finally:
+        with session_scope(lambda: Session(bind=engine, expire_on_commit=False)) as db:
+            for number in numbers:
+                case = queries.case_by_number(db, number)
+                if case is not None:
+                    db.delete(case)

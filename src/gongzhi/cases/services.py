@@ -371,6 +371,10 @@ def submit_case(
         ) from None
     text = _validate_intake(description, lat, lon, list(media_urls), attributes)
     now = utcnow()
+    # The number first: its counter UPDATE is the intake's first write, so on SQLite the
+    # transaction takes the write lock before reading anything and concurrent intakes
+    # queue for it instead of failing on a stale snapshot.
+    number = next_number(db, now=now, settings=s)
     attrs: dict[str, Any] = dict(attributes or {})
     address = (address_text or "").strip() or None
 
@@ -395,7 +399,7 @@ def submit_case(
             data["classified"] = code
 
     case = Case(
-        number=next_number(db, now=now, settings=s),
+        number=number,
         channel=channel.value,
         status=CaseStatus.TRIAGE.value,
         priority=prio.value,
