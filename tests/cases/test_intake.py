@@ -136,6 +136,34 @@ def test_a_confident_suggestion_routes_the_case(
     assert unsure.events[0].data["suggestions"] == [{"matter_code": "XC-002", "score": 0.1}]
 
 
+@pytest.mark.parametrize(
+    ("scores", "taken"),
+    [
+        ([0.5, 0.4], True),  # probable
+        ([0.2], True),  # low, but nothing else comes near
+        ([0.3, 0.09], True),
+        ([0.3, 0.11], False),  # two candidates close together
+        ([0.14], False),  # too unsure
+    ],
+)
+def test_a_suggestion_is_taken_when_probable_or_clearly_ahead(
+    db: Session, monkeypatch: pytest.MonkeyPatch, scores: list[float], taken: bool
+) -> None:
+    @dataclass(frozen=True)
+    class Suggestion:
+        matter_code: str
+        score: float
+
+    codes = ["XC-002", "XC-004", "XC-005"]
+    module = types.ModuleType("gongzhi.cases.classify")
+    module.suggest = lambda db, text, limit=3: [  # type: ignore[attr-defined]
+        Suggestion(c, s) for c, s in zip(codes, scores, strict=False)
+    ]
+    monkeypatch.setitem(sys.modules, "gongzhi.cases.classify", module)
+    case = submit(db, address_text=YUHUA_ADDRESS)
+    assert (case.matter_code == "XC-002") is taken
+
+
 def test_a_failing_classifier_never_loses_the_request(
     db: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
