@@ -11,6 +11,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -26,8 +27,12 @@ def pairs(per_matter: int, seed: int, part: Part = "all") -> list[tuple[str, str
     return [(r.text, r.matter_code) for r in requests_per_matter(per_matter, seed=seed, part=part)]
 
 
-def fmt(m: dict[str, float]) -> str:
-    return f"top-1 {m['top1']:.3f}, top-3 {m['top3']:.3f} (n={m['n_test']})"
+def fmt(m: dict[str, Any]) -> str:
+    def right(f: dict[str, Any]) -> str:
+        return "—" if f["precision"] is None else f"{f['precision']:.2f}"
+
+    cuts = "; ".join(f"≥{t}: {f['coverage']:.2f}/{right(f)}" for t, f in m["thresholds"].items())
+    return f"top-1 {m['top1']:.3f}, top-3 {m['top3']:.3f} (n={m['n_test']}) [score {cuts}]"
 
 
 def main() -> None:

@@ -114,6 +114,20 @@ def test_trained_model_on_held_out_synthetic_requests(
     assert classify.evaluate(trained.pipeline, unseen)["top3"] >= 0.6
 
 
+def test_the_measure_reports_coverage_and_precision_by_score_threshold(
+    trained: classify.TrainedModel,
+) -> None:
+    pairs = [(r.text, r.matter_code) for r in requests_per_matter(2, seed=11)]
+    figures = classify.evaluate(trained.pipeline, pairs)["thresholds"]
+    assert list(figures) == [str(t) for t in classify.THRESHOLDS]
+    coverages = [f["coverage"] for f in figures.values()]
+    assert coverages == sorted(coverages, reverse=True) and coverages[0] > 0
+    # A request the model is sure of is almost always right.
+    assert figures["0.5"]["precision"] >= 0.9
+    nothing = classify.evaluate(trained.pipeline, [("xyzzy", "XC-001")])["thresholds"]
+    assert nothing["0.7"] == {"coverage": 0.0, "precision": None}
+
+
 def test_examples_of_matters_no_longer_listed_are_dropped(
     matters: list[classify.MatterText],
 ) -> None:

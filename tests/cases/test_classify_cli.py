@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -55,6 +56,7 @@ def test_retrain_on_synthetic_requests_reports_held_out_accuracy(cli_db: Session
     assert row.metrics["n_cases"] == 355 and row.metrics["n_test"] == 71
     assert row.metrics["top3"] >= 0.85
     assert "top-1" in result.output and "on 71 held-out share" in result.output
+    assert "best score ≥ 0.5: " in result.output
     event = cli_db.scalars(
         select(AuditEvent).where(AuditEvent.action == "cases.classifier.train")
     ).one()
@@ -66,3 +68,5 @@ def test_retrain_on_synthetic_requests_reports_held_out_accuracy(cli_db: Session
     assert f"classifier model {row.id}" in report.output
     assert "trained" in report.output and "synthetic" in report.output
     assert f"{row.metrics['top3']:.1%}" in report.output
+    coverage = row.metrics["thresholds"]["0.5"]["coverage"]
+    assert re.search(rf"score ≥ 0\.5 +│ {re.escape(f'{coverage:.1%}')} of requests", report.output)

@@ -195,8 +195,15 @@ def split_holdout(
     return train, test
 
 
-def evaluate(pipeline: Any, pairs: Sequence[tuple[str, str]]) -> dict[str, float]:
-    """Top-1 and top-3 accuracy of ``pipeline`` on ``pairs``."""
+# Score thresholds at which the measure reports how many requests a model would route on its
+# own (coverage) and how many of those it gets right (precision); intake picks its own.
+THRESHOLDS = (0.3, 0.5, 0.7)
+
+
+def evaluate(pipeline: Any, pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """Top-1 and top-3 accuracy of ``pipeline`` on ``pairs``, and for each of
+    :data:`THRESHOLDS` the share of requests whose best score reaches it ("coverage") and
+    the top-1 accuracy among those ("precision", None when none reach it)."""
     import numpy as np
 
     if not pairs:
@@ -204,11 +211,24 @@ def evaluate(pipeline: Any, pairs: Sequence[tuple[str, str]]) -> dict[str, float
     proba = pipeline.predict_proba([t for t, _ in pairs])
     classes = pipeline.classes_
     order = np.argsort(-proba, axis=1)[:, :3]
-    truth = [code for _, code in pairs]
-    top1 = sum(classes[row[0]] == t for row, t in zip(order, truth, strict=True))
+    truth = np.array([code for _, code in pairs])
+    right = classes[order[:, 0]] == truth
     top3 = sum(t in set(classes[row]) for row, t in zip(order, truth, strict=True))
+    best = proba.max(axis=1)
     n = len(pairs)
-    return {"top1": top1 / n, "top3": top3 / n, "n_test": n}
+    by_threshold: dict[str, Any] = {}
+    for threshold in THRESHOLDS:
+        taken = best >= threshold
+        by_threshold[str(threshold)] = {
+            "coverage": round(float(taken.mean()), 4),
+            "precision": round(float(right[taken].mean()), 4) if taken.any() else None,
+        }
+    return {
+        "top1": float(right.mean()),
+        "top3": top3 / n,
+        "n_test": n,
+        "thresholds": by_threshold,
+    }
 
 
 def train(

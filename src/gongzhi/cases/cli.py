@@ -154,6 +154,11 @@ def retrain(
         f"on {metrics.get('n_test', 0)} {metrics.get('evaluated_on', 'cases')}, "
         f"fitted in {metrics.get('train_seconds', 0):.1f} s"
     )
+    for threshold, figures in (metrics.get("thresholds") or {}).items():
+        console.print(
+            f"  best score ≥ {threshold}: {_percent(figures.get('coverage'))} of requests, "
+            f"{_percent(figures.get('precision'))} of them right"
+        )
 
 
 @app.command("classifier-report")
@@ -182,6 +187,12 @@ def classifier_report() -> None:
         table.add_row("top-1 accuracy", _percent(m.get("top1")))
         table.add_row("top-3 accuracy", _percent(m.get("top3")))
         table.add_row("measured on", f"{m.get('n_test', 0)} {m.get('evaluated_on', '')}".strip())
+        for threshold, figures in (m.get("thresholds") or {}).items():
+            table.add_row(
+                f"score ≥ {threshold}",
+                f"{_percent(figures.get('coverage'))} of requests, "
+                f"{_percent(figures.get('precision'))} of them right",
+            )
         table.add_row("fit time", f"{m.get('train_seconds', 0):.1f} s")
         table.add_row("scikit-learn", str(m.get("sklearn", "")))
         if m.get("source"):
