@@ -159,3 +159,18 @@ def test_overdue_queue_through_the_api(
     detail = client.get(f"/api/v1/cases/{case.number}").json()
     dispatch = next(c for c in detail["clocks"] if c["kind"] == "dispatch")
     assert dispatch["overdue"] and dispatch["remaining_seconds"] < 0
+
+
+def test_the_sweep_job_escalates(db: Session, held_clock: HeldClock) -> None:  # noqa: F811
+    from gongzhi.audit.services import SystemActor
+    from gongzhi.config import Settings
+    from gongzhi.cases.jobs import sweep_deadlines
+    from gongzhi.jobs import JobContext
+
+    case = submit(db, address_text=YUHUA_ADDRESS)
+    late = held_clock.now + timedelta(days=10)
+    ctx = JobContext(db=db, now=late, settings=Settings(env="test"), actor=SystemActor("job"))
+    report = sweep_deadlines(ctx)
+    assert report.escalated >= 1
+    dispatch = next(c for c in case.clocks if c.kind == ClockKind.DISPATCH)
+    assert dispatch.escalation_level >= 1 and dispatch.breached
