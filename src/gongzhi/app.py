@@ -67,6 +67,14 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             name="resolver-warm-up",
             daemon=True,
         ).start()
+        from gongzhi.cases import classify
+
+        threading.Thread(
+            target=classify.warm_up,
+            args=(app.state.session_factory,),
+            name="classifier-warm-up",
+            daemon=True,
+        ).start()
     scheduler = None
     if app.state.settings.jobs_in_process:
         # The embedded default runs the background jobs here; `gongzhi worker` does at scale.

@@ -154,6 +154,8 @@ def test_nothing_fits(db: Session) -> None:
     assert classify.suggest(db, "") == []
     assert classify.suggest(db, "   ") == []
     assert classify.suggest(db, "xyzzy qwerty") == []  # no n-gram the model knows
+    for chatter in ("你好", "测试", "帮帮忙", "谢谢你们"):  # no better than a blind guess
+        assert classify.suggest(db, chatter) == [], chatter
     assert classify.suggest(db, "路灯坏了", limit=0) == []
     assert len(classify.suggest(db, "路灯坏了", limit=1)) == 1
 
