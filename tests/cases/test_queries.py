@@ -163,8 +163,8 @@ def test_overdue_queue_through_the_api(
 
 def test_the_sweep_job_escalates(db: Session, held_clock: HeldClock) -> None:  # noqa: F811
     from gongzhi.audit.services import SystemActor
-    from gongzhi.config import Settings
     from gongzhi.cases.jobs import sweep_deadlines
+    from gongzhi.config import Settings
     from gongzhi.jobs import JobContext
 
     case = submit(db, address_text=YUHUA_ADDRESS)
