@@ -49,9 +49,9 @@ SEED = 20261128
 # How often suggest() looks for a newer model or a changed matter list (two index reads).
 CHECK_SECONDS = 30.0
 # A suggestion must score at least twice what a blind guess among the model's matters would
-# (1/n), capped at 5 %: on the synthetic requests this drops 2 % of the cold start's answers
-# (a fifth of which were right) and greetings or chatter ("你好", "测试", "帮帮忙"); a
-# floor of 0.05 dropped 15 %, a third of them right.
+# (1/n), capped at 5 %: on the synthetic requests this drops 1.5–3 % of the cold start's
+# answers (about a third of them right) and greetings or chatter ("你好", "测试", "帮帮忙");
+# a fixed floor of 0.05 dropped 15–20 %, 40 % of them right.
 MIN_SCORE_OVER_CHANCE = 2.0
 MIN_SCORE_CAP = 0.05
 # Regularisation and stopping tolerance, chosen on the synthetic requests (bench/README.md):

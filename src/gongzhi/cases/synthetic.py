@@ -20,15 +20,26 @@ from typing import Literal
 Part = Literal["all", "train", "eval"]
 
 # Places of 安吉县: townships and streets, villages and communities, roads and landmarks.
-TOWNSHIPS = (
-    "递铺街道", "昌硕街道", "灵峰街道", "孝源街道", "鄣吴镇", "杭垓镇", "孝丰镇", "报福镇",
-    "章村镇", "天荒坪镇", "梅溪镇", "天子湖镇", "溪龙乡", "上墅乡", "山川乡",
-)  # fmt: skip
-VILLAGES = (
-    "鲁家村", "余村", "高家堂村", "大竹园村", "横山坞村", "黄杜村", "赤芝村", "马家村",
-    "古城村", "双河村", "剑山村", "景溪村", "尚书圩村", "上舍村", "董岭村", "石岭村",
-    "三官村", "康山村", "荷花塘村", "银湾村",
-)  # fmt: skip
+# Townships and streets of the county with some of their villages (the division codes'
+# names; 余村 as people say it, not 余村村), so that "鄣吴镇玉华村" names a real place.
+TOWNSHIP_VILLAGES: dict[str, tuple[str, ...]] = {
+    "递铺街道": ("吉庆桥村", "康山村", "三官村", "鲁家村"),
+    "昌硕街道": ("双一村", "双溪口村", "高坞岭村", "石鹰村"),
+    "灵峰街道": ("剑山村", "横山坞村", "大竹园村", "碧门村"),
+    "孝源街道": ("观音桥村", "洛四房村", "尚书干村", "孝源村"),
+    "鄣吴镇": ("玉华村", "景坞村", "民乐村", "上吴村"),
+    "杭垓镇": ("松坑村", "桐杭村", "唐舍村", "尚梅村"),
+    "孝丰镇": ("潴口溪村", "狮古桥村", "横溪坞村", "大河村"),
+    "报福镇": ("汤口村", "上张村", "中张村", "深溪坞村"),
+    "章村镇": ("长潭村", "河垓村", "郎村村", "浮塘村"),
+    "天荒坪镇": ("白水湾村", "井村村", "山河村", "余村"),
+    "梅溪镇": ("甲子村", "章湾村", "石龙村", "马村村"),
+    "天子湖镇": ("晓云村", "良朋村", "溪港村", "里沟村"),
+    "溪龙乡": ("后河村", "黄杜村", "新丰村", "徐村湾村"),
+    "上墅乡": ("董岭村", "刘家塘村", "罗村村", "田垓村"),
+    "山川乡": ("船村村", "大里村", "高家堂村", "九亩村"),
+}
+TOWNSHIPS = tuple(TOWNSHIP_VILLAGES)
 COMMUNITIES = (
     "桃城社区", "长乐社区", "浦源社区", "阳光社区", "凤凰社区", "天目社区", "昌硕社区",
     "玉磬社区", "清滨社区", "绣岭社区", "名仕苑小区", "浦源小区", "凤凰山庄", "天使小镇",
@@ -374,10 +385,13 @@ def _place(rng: random.Random) -> str:
     if kind < 0.5:
         return rng.choice(COMMUNITIES) + rng.choice(SPOTS)
     if kind < 0.7:
-        return rng.choice(TOWNSHIPS) + rng.choice(VILLAGES)
+        township = rng.choice(TOWNSHIPS)
+        village = rng.choice(TOWNSHIP_VILLAGES[township])
+        # People often leave the township out when the village is well known.
+        return village if rng.random() < 0.3 else township + village
     if kind < 0.85:
         return rng.choice(LANDMARKS) + rng.choice(SPOTS)
-    return rng.choice(TOWNSHIPS) + rng.choice(ROADS)
+    return rng.choice(TOWNSHIPS[:4]) + rng.choice(ROADS)  # the roads are in the town streets
 
 
 def _typos(text: str, rng: random.Random) -> str:
