@@ -180,6 +180,14 @@ def test_suggest_uses_the_newest_stored_model(db: Session) -> None:
     assert classify.latest_model(db) == row
 
 
+def test_only_the_newest_models_keep_their_pickle(db: Session) -> None:
+    rows = [classify.store_model(db, _swapped(), actor=ACTOR) for _ in range(5)]
+    db.expire_all()
+    kept = [len(db.get_one(ClassifierModel, r.id).pipeline) > 0 for r in rows]
+    assert kept == [False, False, True, True, True]
+    assert all(db.get_one(ClassifierModel, r.id).kind == "trained" for r in rows)
+
+
 def test_a_model_stored_elsewhere_is_picked_up_after_the_check_interval(
     db: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:

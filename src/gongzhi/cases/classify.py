@@ -33,7 +33,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Float, Integer, LargeBinary, String, func, or_, select
+from sqlalchemy import Float, Integer, LargeBinary, String, func, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.types import JSON
 
@@ -80,10 +80,12 @@ class ClassifierModel(Base):
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     kind: Mapped[str] = mapped_column(String(20))
+    # Labelled cases learnt from (trained) or texts of the list (cold start).
     n_examples: Mapped[int] = mapped_column(Integer)
     # Top-1 accuracy on held-out cases; None when there were no cases to measure on.
     accuracy: Mapped[float | None] = mapped_column(Float)
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Emptied (b"") once KEEP_PIPELINES newer models exist.
     pipeline: Mapped[bytes] = mapped_column(LargeBinary)
 
 
@@ -372,8 +374,25 @@ def store_model(db: Session, trained: TrainedModel, *, actor: Actor) -> Classifi
             "n_test": trained.metrics.get("n_test"),
         },
     )
+    _drop_old_pipelines(db)
     invalidate()
     return row
+
+
+# Older models keep their row and figures (the history of accuracy) but not their pickle,
+# which reaches ~10 MiB at 100,000 cases; the newest few stay loadable for comparison.
+KEEP_PIPELINES = 3
+
+
+def _drop_old_pipelines(db: Session) -> None:
+    keep = select(ClassifierModel.id).order_by(ClassifierModel.id.desc()).limit(KEEP_PIPELINES)
+    db.execute(
+        update(ClassifierModel)
+        .where(ClassifierModel.id.not_in(keep.scalar_subquery()))
+        .where(func.length(ClassifierModel.pipeline) > 0)
+        .values(pipeline=b"")
+        .execution_options(synchronize_session=False)
+    )
 
 
 def retrain(
