@@ -89,8 +89,12 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def _mount_routers(app: FastAPI) -> None:
     from gongzhi.cases import api as cases_api
+    from gongzhi.cases import duplicates as cases_duplicates
+    from gongzhi.cases import indicators as cases_indicators
     from gongzhi.cases import open311
     from gongzhi.cases import pages as cases_pages
+    from gongzhi.cases import staff_pages as cases_staff_pages
+    from gongzhi.cases import summons as cases_summons
     from gongzhi.notify import api as notify_api
     from gongzhi.notify import pages as notify_pages
     from gongzhi.org import api as org_api
@@ -112,6 +116,10 @@ def _mount_routers(app: FastAPI) -> None:
         org_pages,
         org_api,
         cases_pages,
+        cases_staff_pages,
+        cases_duplicates,
+        cases_summons,
+        cases_indicators,
         cases_api,
         open311,
         notify_api,
