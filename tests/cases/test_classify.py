@@ -109,6 +109,8 @@ def test_trained_model_on_held_out_synthetic_requests(
     assert trained.metrics["n_test"] == 142  # 2 of every matter's 10
     assert trained.metrics["top3"] >= 0.85
     assert trained.metrics["top1"] >= 0.75
+    # What the cases bought over the list alone, on the same held-out requests.
+    assert trained.metrics["cold_start_top1"] < trained.metrics["top1"]
     # Wordings the model never saw are harder; the list's own words still carry it.
     unseen = [(r.text, r.matter_code) for r in requests_per_matter(3, seed=9, part="eval")]
     assert classify.evaluate(trained.pipeline, unseen)["top3"] >= 0.6

@@ -67,6 +67,7 @@ def test_retrain_on_synthetic_requests_reports_held_out_accuracy(cli_db: Session
     assert report.exit_code == 0, report.output
     assert f"classifier model {row.id}" in report.output
     assert "trained" in report.output and "synthetic" in report.output
+    assert f"top-1 {row.metrics['cold_start_top1']:.1%}" in report.output
     assert f"{row.metrics['top3']:.1%}" in report.output
     coverage = row.metrics["thresholds"]["0.5"]["coverage"]
     assert re.search(rf"score ≥ 0\.5 +│ {re.escape(f'{coverage:.1%}')} of requests", report.output)

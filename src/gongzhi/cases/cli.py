@@ -186,6 +186,11 @@ def classifier_report() -> None:
         table.add_row("matters", str(m.get("n_matters", "")))
         table.add_row("top-1 accuracy", _percent(m.get("top1")))
         table.add_row("top-3 accuracy", _percent(m.get("top3")))
+        if "cold_start_top1" in m:
+            table.add_row(
+                "cold start, same cases",
+                f"top-1 {_percent(m['cold_start_top1'])}, top-3 {_percent(m['cold_start_top3'])}",
+            )
         table.add_row("measured on", f"{m.get('n_test', 0)} {m.get('evaluated_on', '')}".strip())
         for threshold, figures in (m.get("thresholds") or {}).items():
             table.add_row(
