@@ -42,9 +42,10 @@ def test_retrain_without_cases_stores_a_cold_start(cli_db: Session) -> None:
     assert result.exit_code == 0, result.output
     row = cli_db.scalars(select(ClassifierModel)).one()
     assert row.kind == "cold_start" and row.accuracy is None
-    assert f"stored classifier model {row.id} (cold_start): 0 labelled cases, 71 matters" in (
-        result.output
-    )
+    assert (
+        f"stored classifier model {row.id} (cold_start): 0 labelled cases, 71 matters, "
+        "not measured (no labelled cases)"
+    ) in result.output
 
 
 def test_retrain_on_synthetic_requests_reports_held_out_accuracy(cli_db: Session) -> None:

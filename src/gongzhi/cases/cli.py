@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 app = typer.Typer(no_args_is_help=True)
@@ -107,6 +109,15 @@ def _percent(value: object) -> str:
     return f"{value:.1%}" if isinstance(value, int | float) else "—"
 
 
+def _measured(metrics: dict[str, Any]) -> str:
+    if not metrics.get("n_test"):
+        return "not measured (no labelled cases)"
+    return (
+        f"top-1 {_percent(metrics.get('top1'))}, top-3 {_percent(metrics.get('top3'))} "
+        f"on {metrics['n_test']} {metrics.get('evaluated_on', 'cases')}"
+    )
+
+
 @app.command("retrain")
 def retrain(
     min_examples: int = typer.Option(
@@ -150,9 +161,7 @@ def retrain(
     console.print(
         f"stored classifier model {model_id} ({kind}): "
         f"{metrics.get('n_cases', 0)} labelled cases, {metrics.get('n_matters', 0)} matters, "
-        f"top-1 {_percent(metrics.get('top1'))}, top-3 {_percent(metrics.get('top3'))} "
-        f"on {metrics.get('n_test', 0)} {metrics.get('evaluated_on', 'cases')}, "
-        f"fitted in {metrics.get('train_seconds', 0):.1f} s"
+        f"{_measured(metrics)}, fitted in {metrics.get('train_seconds', 0):.1f} s"
     )
     for threshold, figures in (metrics.get("thresholds") or {}).items():
         console.print(
@@ -191,7 +200,7 @@ def classifier_report() -> None:
                 "cold start, same cases",
                 f"top-1 {_percent(m['cold_start_top1'])}, top-3 {_percent(m['cold_start_top3'])}",
             )
-        table.add_row("measured on", f"{m.get('n_test', 0)} {m.get('evaluated_on', '')}".strip())
+        table.add_row("measured", _measured(m))
         for threshold, figures in (m.get("thresholds") or {}).items():
             table.add_row(
                 f"score ≥ {threshold}",
