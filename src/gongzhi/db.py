@@ -94,17 +94,31 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        # A unit of work that will write takes the write lock at BEGIN: a deferred
+        # transaction that reads and then writes fails at once with "database is locked"
+        # when another writer got in between (WAL cannot upgrade a stale snapshot), while an
+        # IMMEDIATE one waits its turn (busy_timeout) and then sees the winner's commit.
+        immediate = conn.get_execution_options().get(SQLITE_BEGIN) == "IMMEDIATE"
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
+SQLITE_BEGIN = "gongzhi_sqlite_begin"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 @contextmanager
-def session_scope(factory: sessionmaker[Session] | Any) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error."""
+def session_scope(factory: sessionmaker[Session] | Any, *, write: bool = True) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any error.
+
+    ``write=False`` for units that only read, so that on SQLite they do not queue behind
+    writers (the option means nothing to PostgreSQL)."""
     session: Session = factory()
+    if write and session.get_bind().dialect.name == "sqlite" and not session.in_transaction():
+        session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
     try:
         yield session
         session.commit()
@@ -118,5 +132,6 @@ def session_scope(factory: sessionmaker[Session] | Any) -> Iterator[Session]:
 def get_db(request: Request) -> Iterator[Session]:
     """FastAPI dependency: the request's unit of work (declare with ``scope="function"``
     so the commit happens before the response is sent)."""
-    with session_scope(request.app.state.session_factory) as session:
+    write = request.method not in SAFE_METHODS
+    with session_scope(request.app.state.session_factory, write=write) as session:
         yield session
