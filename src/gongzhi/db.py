@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,8 +36,25 @@ class Base(DeclarativeBase):
 BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
 
 
+# Set by :func:`time_travel` (the demo's history generator stamps events months ago);
+# None in normal running.
+_fixed_now: ContextVar[datetime | None] = ContextVar("gongzhi_fixed_now", default=None)
+
+
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return _fixed_now.get() or datetime.now(UTC)
+
+
+@contextmanager
+def time_travel(at: datetime) -> Iterator[None]:
+    """Within the block, :func:`utcnow` (the time every service stamps) answers ``at``."""
+    if at.tzinfo is None:
+        raise ValueError("naive datetime given; use an aware UTC datetime")
+    token = _fixed_now.set(at.astimezone(UTC))
+    try:
+        yield
+    finally:
+        _fixed_now.reset(token)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
