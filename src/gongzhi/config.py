@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     # Cases: the prefix of case numbers (AJ-20261128-0007) and how long a citizen may reopen.
     case_number_prefix: str = "AJ"
     case_reopen_days: int = 15
+    # Citizens' photos, stored by content hash (SHA-256) under this directory.
+    upload_dir: Path = PROJECT_ROOT / "var" / "uploads"
 
     # Accounts (MLPS 2.0 level 3: lock-out, idle time-out, strong passwords).
     session_idle_minutes: int = 30

@@ -289,3 +289,37 @@ class CaseExtension(Base):
     decided_by_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("account.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decision_note: Mapped[str | None] = mapped_column(Text)
+
+
+class CaseDraft(Base):
+    """A citizen's report in progress (one per account), kept on the server between the
+    steps of the web form so that a reload or a closed phone loses nothing."""
+
+    __tablename__ = "case_draft"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    account_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("account.id", ondelete="CASCADE"), unique=True
+    )
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class CaseAttachment(Base):
+    """A photo attached to a case. The file lives under ``Settings.upload_dir`` by its
+    SHA-256 (``storage_key``), so the same picture sent twice is stored once."""
+
+    __tablename__ = "case_attachment"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("service_case.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    storage_key: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    uploaded_by: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("account.id"))
