@@ -2,8 +2,10 @@
 
 from gongzhi.audit import models as audit_models  # noqa: F401
 from gongzhi.cases import classify as classifier_models  # noqa: F401  (classifier_model)
+from gongzhi.cases import duplicates as duplicates_models  # noqa: F401  (merges, supporters)
 from gongzhi.cases import models as cases_models  # noqa: F401
 from gongzhi.cases import open311 as open311_models  # noqa: F401  (the API key table)
+from gongzhi.cases import summons as summons_models  # noqa: F401  (case_summons, …)
 from gongzhi.notify import models as notify_models  # noqa: F401
 from gongzhi.org import models as org_models  # noqa: F401
 from gongzhi.regions import models as regions_models  # noqa: F401
