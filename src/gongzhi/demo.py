@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyotp
 import typer
@@ -32,6 +33,7 @@ DEMO_COUNTY = "330523000000"
 # One password for every demo account: it meets the policy, and it is printed at the end.
 DEMO_PASSWORD = "Anji-Demo-2026!"
 GRIDS_PER_VILLAGE = 3
+DEMO_CASES = 3000  # synthetic cases over the last six months
 
 app = typer.Typer()
 console = Console()
@@ -80,8 +82,10 @@ def reset_database(settings: Settings) -> None:
     engine.dispose()
 
 
-def build_demo(settings: Settings, *, full_china: bool = True) -> list[DemoLogin]:
-    """Build the demo into the (empty) database named by ``settings``; return its logins."""
+def build_demo(settings: Settings, *, full_china: bool = True, cases: int = 0) -> list[DemoLogin]:
+    """Build the demo into the (empty) database named by ``settings``; return its logins.
+    ``cases``: how many synthetic cases of the last six months to play (the command's
+    default is :data:`DEMO_CASES`; none by default here, so tests of the rest stay fast)."""
     from gongzhi.migrations.runner import upgrade
 
     engine = make_engine(settings.database_url)
@@ -106,8 +110,28 @@ def build_demo(settings: Settings, *, full_china: bool = True) -> list[DemoLogin
         )
     with session_scope(factory) as db, _step("演示账号 / demo accounts"):
         logins = _create_people(db, actor=actor)
+    if cases:
+        _build_cases(factory, cases)
     engine.dispose()
     return logins
+
+
+def _build_cases(factory: Any, n: int) -> None:
+    from gongzhi.cases.demo_history import build_case_history
+
+    with (
+        session_scope(factory) as db,
+        _step(f"案件历史 / case history ({n} cases, last 6 months)"),
+        _progress() as progress,
+    ):
+        task = progress.add_task("cases", total=n)
+        report = build_case_history(
+            db, n=n, progress=lambda k: progress.advance(task, k), commit_every=1000
+        )
+    console.print(
+        f"  {report.cases} cases, {report.steps} steps in {report.seconds:.1f} s; "
+        f"status {dict(report.by_status)}; outcome {dict(report.by_outcome)}"
+    )
 
 
 def _load_regions(db: Session, settings: Settings, *, actor: SystemActor, full_china: bool) -> None:
@@ -281,6 +305,9 @@ def print_logins(logins: list[DemoLogin], url: str) -> None:
 def demo(
     port: int = typer.Option(8000, envvar="PORT", help="Port shown in the printed URL."),
     china: bool = typer.Option(True, "--china/--county-only", help="Import all of China."),
+    cases: int = typer.Option(
+        DEMO_CASES, "--cases", min=0, help="Synthetic cases of the last six months (0: none)."
+    ),
     reset: bool = typer.Option(
         False,
         "--reset",
@@ -294,7 +321,7 @@ def demo(
         raise typer.Exit(2)
     started = time.perf_counter()
     reset_database(settings)
-    logins = build_demo(settings, full_china=china)
+    logins = build_demo(settings, full_china=china, cases=cases)
     console.print(f"demo built in {time.perf_counter() - started:.0f} s")
     print_logins(logins, f"http://127.0.0.1:{port}")
 
