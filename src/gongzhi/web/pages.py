@@ -45,6 +45,18 @@ class Tile:
 # Areas of the staff home; a tile shows only where its page exists and the principal holds
 # the permission, so new areas appear here as they land.
 STAFF_TILES: tuple[Tile, ...] = (
+    Tile(N_("热线受理"), N_("替来电市民录入诉求"), Permission.CASE_TAKE_CALL, ("/cases/console",)),
+    Tile(
+        N_("待分拨"),
+        N_("确定牵头部门、改派、审批延期、结案"),
+        Permission.CASE_TRIAGE,
+        ("/cases/triage",),
+    ),
+    Tile(
+        N_("部门待办"), N_("签收、反馈、退单、申请延期"), Permission.CASE_HANDLE, ("/cases/inbox",)
+    ),
+    Tile(N_("网格核查"), N_("现场核查和巡查上报"), Permission.CASE_VERIFY, ("/cases/grid",)),
+    Tile(N_("超时案件"), N_("所有超过时限的案件"), Permission.CASE_INDICATORS, ("/cases/overdue",)),
     Tile(
         N_("部门"),
         N_("县、乡两级部门及其管辖范围"),
