@@ -140,6 +140,18 @@ class Case(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
+    # Indicators (cases/indicators.py): each index holds every column its query reads.
+    __table_args__ = (
+        Index(
+            "ix_service_case_closed_indicators",
+            "closed_at", "status", "outcome", "lead_department_id", "region_code",
+        ),
+        Index(
+            "ix_service_case_rated_indicators",
+            "rated_at", "rating", "lead_department_id", "region_code",
+        ),
+    )  # fmt: skip
+
     assignments: Mapped[list[CaseAssignment]] = relationship(
         back_populates="case", order_by="CaseAssignment.id", cascade="all, delete-orphan"
     )
@@ -205,7 +217,13 @@ class CaseAssignment(Base):
 
     case: Mapped[Case] = relationship(back_populates="assignments")
 
-    __table_args__ = (Index("ix_case_assignment_department_active", "department_id", "active"),)
+    __table_args__ = (
+        Index("ix_case_assignment_department_active", "department_id", "active"),
+        Index(
+            "ix_case_assignment_indicators",
+            "assigned_at", "role", "department_id", "case_id", "accepted_at", "returned_at",
+        ),
+    )  # fmt: skip
 
 
 class CaseEvent(Base):
@@ -228,6 +246,8 @@ class CaseEvent(Base):
     public: Mapped[bool] = mapped_column(Boolean, default=True)
 
     case: Mapped[Case] = relationship(back_populates="events")
+
+    __table_args__ = (Index("ix_case_event_kind_at", "kind", "at", "case_id"),)
 
 
 class CaseContact(Base):
@@ -265,6 +285,11 @@ class CaseClock(Base):
     breached: Mapped[bool] = mapped_column(Boolean, default=False)
 
     case: Mapped[Case] = relationship(back_populates="clocks")
+
+    __table_args__ = (
+        Index("ix_case_clock_kind_due_indicators", "kind", "due_at", "stopped_at", "case_id"),
+        Index("ix_case_clock_case_kind_started", "case_id", "kind", "started_at", "due_at"),
+    )
 
     @property
     def running(self) -> bool:
