@@ -41,6 +41,22 @@
       if (marker) { map.removeLayer(marker); marker = null; }
       lat.value = ""; lon.value = ""; status.textContent = "";
     });
+    if (navigator.geolocation && box.dataset.locate) {
+      // On a phone the quickest way to a point: the device's own position, on request.
+      var locate = document.createElement("button");
+      locate.type = "button";
+      locate.className = "button button-secondary";
+      locate.textContent = box.dataset.locate;
+      locate.addEventListener("click", function () {
+        navigator.geolocation.getCurrentPosition(function (pos) {
+          var here = window.L.latLng(pos.coords.latitude, pos.coords.longitude);
+          place(here);
+          map.setView(here, 16);
+        });
+      });
+      tools.appendChild(locate);
+      tools.appendChild(document.createTextNode(" "));
+    }
     tools.appendChild(clear);
     tools.appendChild(document.createTextNode(" "));
     tools.appendChild(status);
