@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 
-from playwright.sync_api import Page
+from playwright.sync_api import FloatRect, Page, ViewportSize
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -21,7 +21,7 @@ from gongzhi.db import session_scope
 from gongzhi.security.models import Account
 from tests.e2e.helpers import assert_accessible, px, sign_in, switch_elderly
 
-PHONE = {"width": 360, "height": 740}
+PHONE: ViewportSize = {"width": 360, "height": 740}
 
 
 def _clear_draft(engine: Engine, username: str) -> None:
@@ -37,8 +37,8 @@ def _fits_phone(page: Page) -> None:
         assert box["height"] >= 60, (page.url, box)
 
 
-def _boxes(page: Page, selector: str) -> list[dict[str, float]]:
-    found = []
+def _boxes(page: Page, selector: str) -> list[FloatRect]:
+    found: list[FloatRect] = []
     for handle in page.query_selector_all(selector):
         box = handle.bounding_box()
         if box and box["width"] > 0:
