@@ -1,0 +1,176 @@
+"""Benchmark of case intake through the JSON API against a bare endpoint, side by side.
+
+Run from the project root::
+
+    .venv/bin/python bench/cases_intake.py                    # SQLite and PostgreSQL
+    .venv/bin/python bench/cases_intake.py --requests 300 --backends sqlite
+
+Intake: ``POST /api/v1/cases`` of the real application, signed in with an API token of the
+demo citizen, with a synthetic request text and address (``cases.synthetic``): validation,
+address resolution, classification, routing by the responsibility list, the clocks, the
+timeline, the audit event and the notification, one transaction per request.
+
+Bare: a FastAPI application with one ``POST`` endpoint that parses the same JSON body and
+inserts one row into a table of the same database through the same engine settings, in its
+own transaction.
+
+Both run in-process through ``fastapi.testclient.TestClient`` (no uvicorn, no network), one
+request at a time, alternating rounds of each so that the machine's load hits both alike.
+The database is the demo county (``build_demo``, county only, no cases) in a fresh SQLite
+file, and in a fresh PostgreSQL database ``bench_intake`` on 127.0.0.1 (dropped and created).
+The bar: intake at least half the bare endpoint's throughput.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from pydantic import BaseModel
+from sqlalchemy import JSON, Column, MetaData, Table, create_engine, insert, select, text
+
+from gongzhi.app import create_app
+from gongzhi.audit.services import SystemActor
+from gongzhi.cases.synthetic import PHRASES, compose
+from gongzhi.config import Settings
+from gongzhi.db import BigIntPK, make_engine, make_session_factory, session_scope
+from gongzhi.demo import build_demo
+from gongzhi.security.models import Account
+from gongzhi.security.services import issue_api_token
+
+bare_meta = MetaData()
+bare_table = Table(
+    "bench_bare_request",
+    bare_meta,
+    Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    Column("body", JSON, nullable=False),
+)
+
+
+class BareIn(BaseModel):
+    description: str
+    address_text: str | None = None
+
+
+def bare_app(url: str) -> FastAPI:
+    engine = make_engine(url)
+    bare_meta.create_all(engine)
+    app = FastAPI()
+
+    @app.post("/bare", status_code=201)
+    def bare(body: BareIn) -> dict[str, Any]:
+        with engine.begin() as conn:
+            row_id = conn.execute(
+                insert(bare_table).values(body=body.model_dump()).returning(bare_table.c.id)
+            ).scalar_one()
+        return {"id": row_id}
+
+    return app
+
+
+def bodies(n: int, seed: int) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    codes = sorted(PHRASES)
+    out = []
+    for _ in range(n):
+        req = compose(rng.choice(codes), rng)
+        out.append({"description": req.text, "address_text": "浙江省湖州市安吉县" + req.place})
+    return out
+
+
+def run(backend: str, url: str, n: int, rounds: int, seed: int) -> dict[str, Any]:
+    settings = Settings(env="test", database_url=url, _env_file=None)
+    began = time.perf_counter()
+    build_demo(settings, full_china=False, cases=0)
+    built = time.perf_counter() - began
+    factory = make_session_factory(make_engine(url))
+    with session_scope(factory) as db:
+        account = db.scalar(select(Account).where(Account.username == "citizen"))
+        assert account is not None
+        _, token = issue_api_token(
+            db, account, name="bench", expires_days=1, actor=SystemActor("bench")
+        )
+    headers = {"Authorization": f"Bearer {token}"}
+    intake = TestClient(create_app(settings))
+    bare = TestClient(bare_app(url))
+    work = bodies(n * rounds, seed)
+    for body in work[:20]:  # warm up both (imports, caches, the classifier's model)
+        assert intake.post("/api/v1/cases", json=body, headers=headers).status_code == 201
+        assert bare.post("/bare", json=body).status_code == 201
+    rates: dict[str, list[float]] = {"intake": [], "bare": []}
+    latencies: dict[str, list[float]] = {"intake": [], "bare": []}
+    statuses: dict[str, int] = {}
+    for r in range(rounds):
+        chunk = work[r * n : (r + 1) * n]
+        for name in ("intake", "bare") if r % 2 == 0 else ("bare", "intake"):
+            t0 = time.perf_counter()
+            for body in chunk:
+                t = time.perf_counter()
+                if name == "intake":
+                    res = intake.post("/api/v1/cases", json=body, headers=headers)
+                    assert res.status_code == 201, res.text
+                    status = res.json().get("status", "?")
+                    statuses[status] = statuses.get(status, 0) + 1
+                else:
+                    assert bare.post("/bare", json=body).status_code == 201
+                latencies[name].append((time.perf_counter() - t) * 1000)
+            rates[name].append(len(chunk) / (time.perf_counter() - t0))
+    intake_rps = statistics.median(rates["intake"])
+    bare_rps = statistics.median(rates["bare"])
+    return {
+        "backend": backend,
+        "demo_build_s": round(built, 1),
+        "requests_each": n * rounds,
+        "intake_per_s": round(intake_rps, 1),
+        "bare_per_s": round(bare_rps, 1),
+        "ratio": round(intake_rps / bare_rps, 3),
+        "intake_median_ms": round(statistics.median(latencies["intake"]), 2),
+        "bare_median_ms": round(statistics.median(latencies["bare"]), 2),
+        "intake_statuses": statuses,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=200, help="requests per round")
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--sqlite-path", default="/tmp/bench_intake.sqlite")
+    parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    args = parser.parse_args()
+    results = []
+    for backend in args.backends.split(","):
+        if backend == "sqlite":
+            path = Path(args.sqlite_path)
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+            url = f"sqlite:///{path}"
+        else:
+            admin = create_engine(args.pg_url, isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(text("DROP DATABASE IF EXISTS bench_intake"))
+                conn.execute(text("CREATE DATABASE bench_intake"))
+            admin.dispose()
+            url = args.pg_url.rsplit("/", 1)[0] + "/bench_intake"
+        result = run(backend, url, args.requests, args.rounds, args.seed)
+        results.append(result)
+        print(json.dumps(result, ensure_ascii=False), flush=True)
+    print(
+        json.dumps(
+            {"python": sys.version.split()[0], "machine": platform.machine()}, ensure_ascii=False
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
