@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -18,14 +17,18 @@ END = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 START = END - timedelta(days=120)
 
 
-@pytest.fixture
-def history(db: Session, seeded: None) -> list[Case]:
+def test_a_small_history_covers_everything(db: Session, seeded: None) -> None:
+    # One build (the slow part) checked from several sides.
     report = build_case_history(db, n=200, seed=7, start=START, end=END)
     assert report.cases == 200
-    return list(db.scalars(select(Case).order_by(Case.id)))
+    history = list(db.scalars(select(Case).order_by(Case.id)))
+    _every_status_outcome_and_channel(history)
+    _urban_and_rural_places(db, history)
+    _made_through_the_services_over_the_months(db, history)
+    _open_cases_are_overdue_returned_reopened_and_rated_low(db, history)
 
 
-def test_every_status_outcome_and_channel(history: list[Case]) -> None:
+def _every_status_outcome_and_channel(history: list[Case]) -> None:
     assert {c.status for c in history} == {s.value for s in CaseStatus}
     closed = [c for c in history if c.status == CaseStatus.CLOSED]
     assert {c.outcome for c in closed} == {o.value for o in Outcome}
@@ -33,15 +36,15 @@ def test_every_status_outcome_and_channel(history: list[Case]) -> None:
     assert {c.channel for c in history} == {ch.value for ch in Channel}
 
 
-def test_urban_and_rural_places(db: Session, history: list[Case]) -> None:
+def _urban_and_rural_places(db: Session, history: list[Case]) -> None:
     codes = {c.region_code for c in history if c.region_code}
     kinds = set(db.scalars(select(Region.is_urban).where(Region.code.in_(codes))))
     assert kinds >= {True, False}
 
 
-def test_made_through_the_services_over_the_months(db: Session, history: list[Case]) -> None:
+def _made_through_the_services_over_the_months(db: Session, history: list[Case]) -> None:
     numbers = [c.number for c in history]
-    audited = dict(
+    audited: dict[str | None, int] = dict(
         db.execute(
             select(AuditEvent.object_id, func.count())
             .where(AuditEvent.object_type == "service_case", AuditEvent.object_id.in_(numbers))
@@ -69,7 +72,7 @@ def test_made_through_the_services_over_the_months(db: Session, history: list[Ca
     assert last is not None and last <= END
 
 
-def test_open_cases_are_overdue_returned_reopened_and_rated_low(
+def _open_cases_are_overdue_returned_reopened_and_rated_low(
     db: Session, history: list[Case]
 ) -> None:
     from gongzhi.cases.models import CaseClock
