@@ -191,3 +191,20 @@ def test_a_merged_reporter_who_already_supported_is_kept_after_unmerge(db: Sessi
         merge_case(db, dup, into=main, actor=ACTOR)
         duplicates.unmerge_case(db, dup, actor=ACTOR)
     assert duplicates.supporter_ids(db, main) == [other]
+
+
+def test_after_a_merge_the_duplicate_reporter_hears_about_the_main_case(db: Session) -> None:
+    from gongzhi.cases.services import close_case
+
+    reporter, other = _account(db, "citizen"), _account(db, SECOND_CITIZEN)
+    main = _case(db, reporter_account_id=reporter)
+    dup = _case(db, reporter_account_id=other)
+    with time_travel(T0):
+        merge_case(db, dup, into=main, actor=ACTOR)
+        close_case(db, main, outcome=Outcome.NOT_OURS, note="属铁路部门管辖", actor=ACTOR)
+    told = db.scalars(
+        select(Notification.recipient_account_id).where(
+            Notification.case_number == main.number, Notification.kind == "case_closed"
+        )
+    ).all()
+    assert sorted(told) == sorted([reporter, other])

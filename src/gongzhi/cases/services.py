@@ -131,8 +131,12 @@ def _audit(
 
 
 def _notify_reporter(db: Session, case: Case, kind: str, subject: str, body: str) -> None:
-    """Tell the reporter through the notification outbox, when that domain is present."""
-    if case.reporter_account_id is None:
+    """Tell the reporter through the notification outbox, when that domain is present;
+    supporters of the case (me too, merged duplicates' reporters) hear the same."""
+    from gongzhi.cases.duplicates import supporter_ids
+
+    recipients = [a for a in [case.reporter_account_id, *supporter_ids(db, case)] if a]
+    if not recipients:
         return
     try:
         notify = importlib.import_module("gongzhi.notify.services")
@@ -141,14 +145,15 @@ def _notify_reporter(db: Session, case: Case, kind: str, subject: str, body: str
     enqueue = getattr(notify, "enqueue", None)
     if enqueue is None:
         return
-    enqueue(
-        db,
-        recipient_account_id=case.reporter_account_id,
-        kind=kind,
-        subject=subject,
-        body=body,
-        case_number=case.number,
-    )
+    for account_id in dict.fromkeys(recipients):
+        enqueue(
+            db,
+            recipient_account_id=account_id,
+            kind=kind,
+            subject=subject,
+            body=body,
+            case_number=case.number,
+        )
 
 
 # -- numbers --------------------------------------------------------------------------------
