@@ -1,9 +1,9 @@
-"""The case journey in a browser, through the staff pages: a citizen reports (JSON API with
-the session), the dispatcher names the lead in /cases/triage (or re-routes an
-auto-dispatched case from its page), the enforcement bureau's handler signs and reports back
-in /cases/inbox, the grid worker of 玉华村 verifies in /cases/grid, the case is closed and the
-citizen rates it. The state and the clocks shown are checked at each step, and every page
-passes axe. The server commits to the shared test database, so the text is unique."""
+"""The case journey in a browser: a citizen reports through /report in elderly mode, the
+dispatcher names the lead in /cases/triage (or re-routes an auto-dispatched case from its
+page), the enforcement bureau's handler signs and reports back in /cases/inbox, the grid
+worker of 玉华村 verifies in /cases/grid, the case is closed and the citizen rates it in
+/my/cases. The state and the clocks shown are checked at each step, and every page passes
+axe. The server commits to the shared test database, so the text is unique."""
 
 from __future__ import annotations
 
@@ -14,8 +14,14 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page
+from sqlalchemy import delete, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
-from tests.e2e.helpers import assert_accessible, sign_in
+from gongzhi.cases.models import CaseDraft
+from gongzhi.db import session_scope
+from gongzhi.security.models import Account
+from tests.e2e.helpers import assert_accessible, sign_in, switch_elderly
 
 ENFORCEMENT = "330523-ZHZF"  # 安吉县综合行政执法局
 HANDLER, HANDLER_PASSWORD = "zhifa_chen", "Anji-Staff-2026!"
@@ -53,6 +59,40 @@ def _api(page: Page, method: str, path: str, body: dict[str, Any] | None = None)
     return resp.json()
 
 
+def _clear_draft(engine: Engine) -> None:
+    """A draft left by an earlier, interrupted run would be resumed instead of a new one."""
+    with session_scope(lambda: Session(bind=engine)) as db:
+        account_id = db.scalar(select(Account.id).where(Account.username == "citizen"))
+        db.execute(delete(CaseDraft).where(CaseDraft.account_id == account_id))
+
+
+def _report_in_elderly_mode(page: Page, description: str) -> str:
+    page.goto("/citizen")
+    switch_elderly(page, on=True)
+    page.goto("/report/problem")
+    page.get_by_label("遇到了什么问题？").fill(description)
+    page.get_by_role("button", name="继续").click()
+    page.wait_for_load_state()
+    page.get_by_label("问题在哪里？").fill(ADDRESS + "村委会门口")
+    page.get_by_role("button", name="继续").click()
+    page.wait_for_load_state()
+    assert "玉华村" in page.locator("#resolved-place").inner_text()
+    page.get_by_label("是，地点正确").check()
+    page.get_by_role("button", name="继续").click()
+    page.wait_for_load_state()
+    page.get_by_role("button", name="继续").click()  # no photos
+    page.wait_for_load_state()
+    page.get_by_label("不匿名").check()
+    page.get_by_role("button", name="继续").click()
+    page.wait_for_load_state()
+    page.get_by_role("button", name="确认并提交").click()
+    page.wait_for_load_state()
+    assert "/report/sent/" in page.url
+    number = page.locator("#receipt-number").inner_text().strip()
+    assert number.startswith("AJ-")
+    return number
+
+
 def _article(page: Page, number: str) -> Locator:
     return page.locator(f"article:has(#case-{number})")
 
@@ -61,16 +101,12 @@ def _clock(scope: Page | Locator, kind: str) -> str:
     return scope.locator(f"[data-clock={kind}]").first.inner_text()
 
 
-def test_a_case_from_report_to_rating(as_who: Callable[[str], Page]) -> None:
+def test_a_case_from_report_to_rating(as_who: Callable[[str], Page], engine: Engine) -> None:
     marker = uuid.uuid4().hex[:8]
     citizen = as_who("citizen")
-    case = _api(
-        citizen,
-        "POST",
-        "/api/v1/cases",
-        {"description": f"玉华村村口的路灯坏了好几天 {marker}", "address_text": ADDRESS},
-    )
-    number = case["number"]
+    _clear_draft(engine)
+    number = _report_in_elderly_mode(citizen, f"玉华村村口的路灯坏了好几天 {marker}")
+    case = _api(citizen, "GET", f"/api/v1/cases/{number}")
     assert case["status"] in ("triage", "dispatched")
 
     # The dispatcher names the lead department.
@@ -139,9 +175,15 @@ def test_a_case_from_report_to_rating(as_who: Callable[[str], Page]) -> None:
     assert "已结案" in heading and "已解决" in heading
     assert "已停止" in _clock(grid, "feedback")
 
-    # The citizen rates; the staff see it.
-    rated = _api(citizen, "POST", f"/api/v1/cases/{number}/rate", {"rating": 5})
-    assert (rated["status"], rated["rating"]) == ("closed", 5)
+    # The citizen rates in "my requests"; the staff see it.
+    citizen.goto(f"/my/cases/{number}")
+    assert "已解决" in citizen.content() or "已办结" in citizen.content()
+    assert_accessible(citizen)
+    citizen.locator("#rating-5").check()
+    citizen.get_by_role("button", name="提交评价").click()
+    citizen.wait_for_load_state()
+    rated = _api(citizen, "GET", f"/api/v1/cases/{number}")
+    assert (rated["status"], rated["outcome"], rated["rating"]) == ("closed", "resolved", 5)
     dispatcher.goto(f"/cases/{number}")
     assert "5 分" in dispatcher.content()
     timeline = dispatcher.locator("ol.timeline").inner_text()
