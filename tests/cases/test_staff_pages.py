@@ -295,3 +295,79 @@ def test_csrf_field_is_on_every_action_form(signed_in: Callable[[str], As], db: 
     assert forms and all('name="csrf_token"' in f for f in forms)
     assert csrf_from(html)
     assert number in html
+
+
+def test_console_category_picker_and_the_resulting_route(
+    signed_in: Callable[[str], As], db: Session
+) -> None:
+    from sqlalchemy import select
+
+    from gongzhi.org.models import Matter
+
+    code = db.scalar(select(Matter.code).where(Matter.active.is_(True)).order_by(Matter.code))
+    assert code is not None
+    operator = signed_in("dispatcher")
+    page = operator.get("/cases/console/preview", params={"matter_code": code})
+    assert f'<option value="{code}" selected>' in page.text
+    resp = operator.post(
+        "/cases/console",
+        {"description": "反映一个问题", "address": YUHUA_ADDRESS, "matter_code": code},
+    )
+    number = re.search(r'id="case-number">([^<]+)<', resp.text)
+    assert number
+    case = _case(db, number.group(1))
+    assert case.matter_code == code
+    assert case.status in ("dispatched", "triage")
+    if case.status == "triage":  # the list may name nobody (or two) for this place
+        assert case.triage_reason in ("no_lead", "collision")
+
+
+def test_rerouting_keeps_the_old_assignment_as_history(
+    signed_in: Callable[[str], As], db: Session
+) -> None:
+    from tests.org.fixtures import HOUSING
+
+    number = _report(db)
+    dispatcher = signed_in("dispatcher")
+    dispatcher.post(f"/cases/{number}/dispatch", {"department": ENFORCEMENT})
+    page = dispatcher.get(f"/cases/{number}")
+    assert "改派" in page.text
+    resp = dispatcher.post(
+        f"/cases/{number}/dispatch",
+        {"department": HOUSING, "co_handlers": [ENFORCEMENT], "next": f"/cases/{number}"},
+    )
+    assert resp.status_code == 303 and resp.headers["location"] == f"/cases/{number}"
+    case = _case(db, number)
+    active = [(a.role, a.active) for a in case.assignments]
+    assert ("lead", False) in active and ("lead", True) in active and ("co", True) in active
+    assert "已改派" in dispatcher.get(f"/cases/{number}").text
+    # The bureau no longer leads: its handler may not sign for the case.
+    chen = signed_in("zhifa_chen")
+    assert chen.post(f"/cases/{number}/accept").status_code == 403  # not the lead any more
+
+
+def test_a_refused_extension_leaves_the_deadline(
+    signed_in: Callable[[str], As], db: Session
+) -> None:
+    number = _report(db)
+    dispatcher, chen = signed_in("dispatcher"), signed_in("zhifa_chen")
+    dispatcher.post(f"/cases/{number}/dispatch", {"department": ENFORCEMENT})
+    chen.post(f"/cases/{number}/accept")
+    before = [c for c in _case(db, number).clocks if c.kind == "handle"][-1].due_at
+    assert (
+        chen.post(f"/cases/{number}/extension", {"due_at": "bad", "reason": "x"}).status_code == 422
+    )
+    day = (datetime.now(SHANGHAI) + timedelta(days=90)).strftime("%Y-%m-%d")
+    assert (
+        chen.post(f"/cases/{number}/extension", {"due_at": day, "reason": "等材料"}).status_code
+        == 303
+    )
+    page = dispatcher.get(f"/cases/{number}")
+    assert "等材料" in page.text and "同意延期" in page.text
+    resp = dispatcher.post(
+        f"/cases/{number}/extension/decision", {"approve": "false", "note": "请按期办结"}
+    )
+    assert resp.status_code == 303
+    after = [c for c in _case(db, number).clocks if c.kind == "handle"][-1].due_at
+    assert after == before
+    assert "不同意延期" in dispatcher.get(f"/cases/{number}").text

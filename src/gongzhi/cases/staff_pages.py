@@ -241,7 +241,9 @@ def _in_scope(principal: Principal, permission: Permission, case: Case) -> None:
 # -- hotline console ---------------------------------------------------------------------------
 
 
-def _preview(db: Session, request: Request, description: str, address: str) -> dict[str, Any]:
+def _preview(
+    db: Session, request: Request, description: str, address: str, matter_code: str = ""
+) -> dict[str, Any]:
     """What the operator reads back to the caller: the place the address names and the
     categories the classifier suggests."""
     from gongzhi.regions.resolver import get_resolver
@@ -271,7 +273,13 @@ def _preview(db: Session, request: Request, description: str, address: str) -> d
             ]
         except Exception:  # the classifier must not block the console
             suggestions = []
-    return {"resolution": resolution, "suggestions": suggestions}
+    return {
+        "resolution": resolution,
+        "suggestions": suggestions,
+        "suggested": {s["code"] for s in suggestions},
+        "matters": sorted(_matter_names(db).items()),
+        "matter_code": matter_code,
+    }
 
 
 def _console_context(
@@ -279,9 +287,8 @@ def _console_context(
 ) -> dict[str, Any]:
     return {
         "form": {"description": description, "address": address, **extra.pop("form", {})},
-        "matters": sorted(_matter_names(db).items()),
         "priorities": [p.value for p in Priority],
-        **_preview(db, request, description, address),
+        **_preview(db, request, description, address, extra.pop("matter_code", "")),
         **extra,
     }
 
@@ -293,10 +300,10 @@ def console_page(
     principal: Principal = require(Permission.CASE_TAKE_CALL),
     description: str = "",
     address: str = "",
+    matter_code: str = "",
 ) -> HTMLResponse:
-    return _page(
-        request, "cases/staff_console.html", _console_context(request, db, description, address)
-    )
+    ctx = _console_context(request, db, description, address, matter_code=matter_code)
+    return _page(request, "cases/staff_console.html", ctx)
 
 
 @router.get("/cases/console/preview", response_class=HTMLResponse)
@@ -306,10 +313,10 @@ def console_preview(
     principal: Principal = require(Permission.CASE_TAKE_CALL),
     description: str = "",
     address: str = "",
+    matter_code: str = "",
 ) -> HTMLResponse:
-    return _page(
-        request, "cases/staff_console_preview.html", _preview(db, request, description, address)
-    )
+    ctx = _preview(db, request, description, address, matter_code)
+    return _page(request, "cases/staff_console_preview.html", ctx)
 
 
 @router.post("/cases/console", response_class=HTMLResponse)
@@ -348,6 +355,7 @@ def console_submit(
             description,
             address,
             form={"contact_name": contact_name, "contact_phone": contact_phone},
+            matter_code=matter_code,
             error=getattr(exc, "message", str(exc)),
         )
         return _page(request, "cases/staff_console.html", ctx, status=422)
