@@ -118,6 +118,12 @@ def test_period_bounds(settings: Settings) -> None:
     assert upper.isoformat() == "2026-12-01T00:00:00+08:00"
     lower, upper = period_bounds(None, None, settings, today=datetime(2026, 11, 28).date())
     assert (lower.day, upper.day) == (1, 29)
+    week = period_bounds("2026-11-26", None, settings, period="week")
+    assert [d.date().isoformat() for d in week] == ["2026-11-23", "2026-11-30"]
+    month = period_bounds("2026-12-15", None, settings, period="month")
+    assert [d.date().isoformat() for d in month] == ["2026-12-01", "2027-01-01"]
+    day = period_bounds("2026-11-26", None, settings, period="day")
+    assert day[1] - day[0] == timedelta(days=1)
 
 
 @pytest.mark.usefixtures("history")
@@ -139,6 +145,11 @@ def test_api_for_the_leader_and_scope_for_the_clerk(client: TestClient, db: Sess
     )
     assert body == expected.to_json()
 
+    month = client.get("/api/v1/cases/indicators?period=month&from=2026-10-05").json()
+    assert (month["from"], month["to"]) == (
+        "2026-10-01T00:00:00+08:00",
+        "2026-11-01T00:00:00+08:00",
+    )
     bad = client.get("/api/v1/cases/indicators?by=colour")
     assert bad.status_code == 422
     assert bad.json()["error"]["code"] == "invalid_grouping"

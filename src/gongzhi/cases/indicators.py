@@ -621,13 +621,41 @@ def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
 # -- periods --------------------------------------------------------------------------------------
 
 
+PERIODS: tuple[str, ...] = ("day", "week", "month")
+
+
 def period_bounds(
-    start: str | None, end: str | None, settings: Settings, *, today: date | None = None
+    start: str | None,
+    end: str | None,
+    settings: Settings,
+    *,
+    period: str | None = None,
+    today: date | None = None,
 ) -> tuple[datetime, datetime]:
     """``from``/``to`` as local dates (``to`` inclusive) or aware datetimes (``to`` exclusive);
-    by default the current month so far."""
+    by default the current month so far. ``period`` (day, week, month) takes the whole
+    local day, week (from Monday) or month that contains ``from`` (default: today)."""
     tz = ZoneInfo(settings.timezone)
     local_today = today or datetime.now(tz).date()
+    if period:
+        if period not in PERIODS:
+            raise Invalid(f"未知周期 / unknown period: {period}", code="invalid_period")
+        try:
+            anchor = date.fromisoformat(start[:10]) if start else local_today
+        except ValueError:
+            raise Invalid(f"无效日期 / invalid date: {start}", code="invalid_period") from None
+        if period == "day":
+            first, last = anchor, anchor + timedelta(days=1)
+        elif period == "week":
+            first = anchor - timedelta(days=anchor.weekday())
+            last = first + timedelta(days=7)
+        else:
+            first = anchor.replace(day=1)
+            last = (first + timedelta(days=32)).replace(day=1)
+        return (
+            datetime.combine(first, time(), tzinfo=tz),
+            datetime.combine(last, time(), tzinfo=tz),
+        )
 
     def parse(value: str, *, upper: bool) -> datetime:
         try:
@@ -657,10 +685,16 @@ def period_bounds(
 
 
 def _table(
-    request: Request, db: Session, principal: Principal, by: str, start: str | None, end: str | None
+    request: Request,
+    db: Session,
+    principal: Principal,
+    by: str,
+    start: str | None,
+    end: str | None,
+    period: str | None = None,
 ) -> IndicatorTable:
     settings: Settings = request.app.state.settings
-    lower, upper = period_bounds(start, end, settings)
+    lower, upper = period_bounds(start, end, settings, period=period)
     return compute(db, by=by, start=lower, end=upper, scope=Scope.of(principal, settings))
 
 
@@ -672,9 +706,11 @@ def indicators_api(
     by: Annotated[str, Query()] = "department",
     start: Annotated[str | None, Query(alias="from")] = None,
     end: Annotated[str | None, Query(alias="to")] = None,
+    period: Annotated[str | None, Query()] = None,
 ) -> dict[str, Any]:
-    """三率 and the other indicators of the cases in the reader's regions."""
-    return _table(request, db, principal, by, start, end).to_json()
+    """三率 and the other indicators of the cases in the reader's regions: over
+    ``from``–``to``, or the whole day/week/month (``period``) containing ``from``."""
+    return _table(request, db, principal, by, start, end, period).to_json()
 
 
 @router.get("/cases/indicators", response_class=HTMLResponse, include_in_schema=False)
