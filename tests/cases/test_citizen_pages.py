@@ -86,8 +86,17 @@ def case_of(db: Session, number: str) -> Case:
 
 
 def test_signed_out_is_sent_to_sign_in(client: TestClient) -> None:
-    resp = client.get("/report/problem", follow_redirects=False)
-    assert resp.status_code in (302, 303, 401)
+    resp = client.get("/report", follow_redirects=False)
+    assert resp.status_code == 303
+    assert resp.headers["location"] == "/login?next=/report"
+
+
+def test_pages_in_english(client: TestClient, citizen: str) -> None:
+    client.cookies.set("lang", "en")
+    page = client.get("/report/problem")
+    assert "What is the problem?" in page.text and "遇到了什么问题" not in page.text
+    resp = post(client, citizen, "/report/problem", {"description": ""})
+    assert "Tell us what the problem is" in resp.text
 
 
 def test_staff_without_case_submit_cannot_report(client: TestClient) -> None:
