@@ -208,3 +208,23 @@ def test_after_a_merge_the_duplicate_reporter_hears_about_the_main_case(db: Sess
         )
     ).all()
     assert sorted(told) == sorted([reporter, other])
+
+
+def test_a_merged_duplicate_its_reporter_reopens_is_no_longer_merged(db: Session) -> None:
+    from gongzhi.cases.services import reopen_case
+    from tests.cases.helpers import principal
+
+    other = _account(db, SECOND_CITIZEN)
+    main, dup = _case(db), _case(db, reporter_account_id=other)
+    with time_travel(T0):
+        merge_case(db, dup, into=main, actor=ACTOR)
+    with time_travel(T0 + timedelta(hours=1)):
+        reopen_case(db, dup, reason="不是同一个井盖", actor=principal(db, SECOND_CITIZEN))
+    assert duplicates.active_merge(db, dup) is None
+    with pytest.raises(Conflict):
+        duplicates.unmerge_case(db, dup, actor=ACTOR)
+    # Nothing hangs on main any more, so it may itself be merged elsewhere.
+    third = _case(db)
+    with time_travel(T0 + timedelta(hours=2)):
+        merge_case(db, main, into=third, actor=ACTOR)
+    assert main.outcome == Outcome.DUPLICATE

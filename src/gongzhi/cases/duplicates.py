@@ -335,12 +335,21 @@ def support_case(db: Session, case: Case, *, account_id: int, actor: Actor) -> i
 # -- merge ----------------------------------------------------------------------------------
 
 
-def active_merge(db: Session, duplicate: Case) -> CaseMerge | None:
-    return db.scalar(
-        select(CaseMerge).where(
-            CaseMerge.duplicate_case_id == duplicate.id, CaseMerge.active.is_(True)
+def _standing() -> Any:
+    """Merges still in force: a duplicate its reporter has since reopened is no longer one."""
+    return (
+        select(CaseMerge)
+        .join(Case, Case.id == CaseMerge.duplicate_case_id)
+        .where(
+            CaseMerge.active.is_(True),
+            Case.status == CaseStatus.CLOSED.value,
+            Case.outcome == Outcome.DUPLICATE.value,
         )
     )
+
+
+def active_merge(db: Session, duplicate: Case) -> CaseMerge | None:
+    return db.scalar(_standing().where(CaseMerge.duplicate_case_id == duplicate.id))
 
 
 def _notify(
@@ -371,11 +380,7 @@ def merge_case(db: Session, duplicate: Case, *, into: Case, actor: Actor) -> Cas
         raise Conflict(f"案件 {duplicate.number} 已办结 / already closed", code="not_open")
     if into.status == CaseStatus.CLOSED:
         raise Conflict(f"主案件 {into.number} 已办结 / the main case is closed", code="not_open")
-    has_children = db.scalar(
-        select(CaseMerge.id).where(
-            CaseMerge.main_case_id == duplicate.id, CaseMerge.active.is_(True)
-        )
-    )
+    has_children = db.scalar(_standing().where(CaseMerge.main_case_id == duplicate.id))
     if has_children is not None:
         # Chains would make unmerging ambiguous; merge those into the main case instead.
         raise Conflict(
@@ -486,7 +491,7 @@ def unmerge_case(
     from gongzhi.cases.services import _audit, _touch, work_calendar
 
     merge = active_merge(db, duplicate)
-    if merge is None or duplicate.outcome != Outcome.DUPLICATE:
+    if merge is None:
         raise Conflict(f"案件 {duplicate.number} 未被合并 / not merged", code="not_merged")
     into = db.get(Case, merge.main_case_id)
     assert into is not None  # the foreign key cascades
