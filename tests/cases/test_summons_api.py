@@ -106,6 +106,13 @@ def test_clerk_summons_and_the_department_checks_in(
     assert again.json()["error"]["code"] == "already_checked_in"
     assert handler.post("/api/v1/summons/999999/check-in").status_code == 404
 
+    listed = clerk.get(f"/api/v1/cases/{case.number}/summons")
+    assert listed.status_code == 200, listed.text
+    [shown] = listed.json()["summons"]
+    assert shown["id"] == summons_id
+    assert shown["departments"][0]["note"] == "已到场"
+    assert signed_in("citizen").get(f"/api/v1/cases/{case.number}/summons").status_code == 403
+
     stats = clerk.get("/api/v1/summons/stats")
     assert stats.status_code == 200, stats.text
     rows = {r["department"]: r for r in stats.json()["departments"]}

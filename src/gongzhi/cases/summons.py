@@ -412,6 +412,22 @@ def create_summons(
     return _summons_json(db, summons, case.number)
 
 
+@router.get("/api/v1/cases/{number}/summons")
+def summons_of_case(
+    number: str,
+    db: DB,
+    principal: Principal = require_any(Permission.CASE_READ),
+) -> dict[str, Any]:
+    """The case's summons and who has checked in, oldest first (staff within their scope)."""
+    case = queries.access_case(db, principal, number)
+    rows = list(
+        db.scalars(
+            select(CaseSummons).where(CaseSummons.case_id == case.id).order_by(CaseSummons.id)
+        )
+    )
+    return {"case": case.number, "summons": [_summons_json(db, s, case.number) for s in rows]}
+
+
 @router.post("/api/v1/summons/{summons_id}/check-in")
 def check_in_route(
     summons_id: int,
