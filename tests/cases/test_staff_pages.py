@@ -266,6 +266,8 @@ def test_detail_shows_timeline_clocks_and_hides_anonymous_contact(
     handler = signed_in("zhifa_chen").get(f"/cases/{named}")
     assert handler.status_code == 200 and "13700000009" not in handler.text
     assert "签收" in handler.text and "安吉县综合行政执法局" in handler.text
+    assert f'action="/cases/{named}/return"' in handler.text  # the lead's own actions
+    assert f'action="/cases/{named}/dispatch"' not in handler.text  # not the dispatcher's
 
 
 def test_another_townships_case_is_not_found(signed_in: Callable[[str], As], db: Session) -> None:
@@ -371,3 +373,17 @@ def test_a_refused_extension_leaves_the_deadline(
     after = [c for c in _case(db, number).clocks if c.kind == "handle"][-1].due_at
     assert after == before
     assert "不同意延期" in dispatcher.get(f"/cases/{number}").text
+
+
+def test_pages_speak_english_to_english_readers(
+    signed_in: Callable[[str], As], db: Session
+) -> None:
+    from gongzhi.web.i18n import LANG_COOKIE
+
+    number = _report(db)
+    dispatcher = signed_in("dispatcher")
+    dispatcher.client.cookies.set(LANG_COOKIE, "en")
+    page = dispatcher.get("/cases/triage").text
+    part = _section(page, number)
+    assert "Awaiting dispatch" in part and "Category not determined" in part
+    assert "Dispatch deadline" in part and "待分拨" not in part
