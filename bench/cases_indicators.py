@@ -103,8 +103,10 @@ def _rows(n: int, villages: list[str], seed: int) -> Iterator[tuple[str, dict[st
     rng = random.Random(seed)
     span = (YEAR_END - YEAR_START).total_seconds()
     clock_id = assignment_id = event_id = 0
+    # Case ids follow intake time, as they do in a live system (numbers are issued at intake).
+    moments = sorted(rng.random() * span * 0.97 for _ in range(n))
     for case_id in range(1, n + 1):
-        created = YEAR_START + timedelta(seconds=rng.random() * span * 0.97)
+        created = YEAR_START + timedelta(seconds=moments[case_id - 1])
         region = rng.choice(villages) if rng.random() > 0.02 else None
         dept = rng.randint(1, 40) if region else None
         status, outcome, closed_at, rating, rated_at = "triage", None, None, None, None

@@ -150,6 +150,9 @@ class Case(Base):
             "ix_service_case_rated_indicators",
             "rated_at", "rating", "lead_department_id", "region_code",
         ),
+        # The joins from assignments, clocks and events read place and lead from this
+        # narrow index instead of the wide case rows.
+        Index("ix_service_case_scope", "id", "region_code", "lead_department_id"),
     )  # fmt: skip
 
     assignments: Mapped[list[CaseAssignment]] = relationship(

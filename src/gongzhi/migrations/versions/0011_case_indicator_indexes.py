@@ -28,6 +28,7 @@ INDEXES: tuple[tuple[str, str, list[str]], ...] = (
         "service_case",
         ["rated_at", "rating", "lead_department_id", "region_code"],
     ),
+    ("ix_service_case_scope", "service_case", ["id", "region_code", "lead_department_id"]),
     (
         "ix_case_assignment_indicators",
         "case_assignment",
