@@ -105,7 +105,12 @@ def test_system_admin_manages_accounts_but_cannot_grant_roles(client: TestClient
 
 
 def _fill(path: str) -> str:
-    samples = {"role": Role.LEADER.value, "region_code": "330523000000", "code": "330523000000"}
+    samples = {
+        "role": Role.LEADER.value,
+        "region_code": "330523000000",
+        "code": "330523000000",
+        "number": "AJ-20260101-0001",  # shaped like a case number (routes match the shape)
+    }
     return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: samples.get(m.group(1), "1"), path)
 
 
