@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     sms_max_attempts: int = 6
     run_jobs_in_process: bool | None = None
 
+    # Keys (docs/keys.md): a JSON file outside the database with the SM4 data-key versions,
+    # the HMAC-SM3 index key and the SM2 signing key pairs, readable by its owner only (0600).
+    # Required in production; elsewhere it defaults to var/keys.json, generated on first use.
+    key_file: Path | None = None
+
     @field_validator("office_hours")
     @classmethod
     def _office_hours_are_periods(cls, value: str) -> str:
@@ -83,7 +88,23 @@ class Settings(BaseSettings):
                 "GONGZHI_SECRET_KEY is the built-in demo secret; set a random one "
                 "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
             )
+        if self.env == "production" and self.key_file is None:
+            raise ValueError(
+                "GONGZHI_KEY_FILE is not set; production keeps its keys in a file outside the "
+                "database (create one with `gongzhi keys generate --file PATH`, see docs/keys.md)"
+            )
         return self
+
+    @property
+    def key_path(self) -> Path:
+        """The key file in use: the configured one, or var/keys.json outside production."""
+        return self.key_file if self.key_file is not None else PROJECT_ROOT / "var" / "keys.json"
+
+    @property
+    def generates_missing_keys(self) -> bool:
+        # Only a throw-away environment may invent its keys: in production a missing key file
+        # means data written under the old keys would become unreadable.
+        return self.env in ("demo", "test", "development") and self.key_file is None
 
     @property
     def jobs_in_process(self) -> bool:

@@ -106,5 +106,7 @@ def test_production_refuses_the_demo_secret() -> None:
 
     with pytest.raises(ValidationError, match="GONGZHI_SECRET_KEY"):
         Settings(env="production", _env_file=None)  # type: ignore[call-arg]
-    ok = Settings(env="production", secret_key="x" * 48, _env_file=None)  # type: ignore[call-arg]
+    ok = Settings(  # type: ignore[call-arg]
+        env="production", secret_key="x" * 48, key_file="/etc/gongzhi/keys.json", _env_file=None
+    )
     assert ok.secret_key.get_secret_value() == "x" * 48

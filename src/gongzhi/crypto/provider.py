@@ -32,7 +32,9 @@ class CryptoProvider(Protocol):
         """The data-key version new ciphertexts are sealed with."""
         ...
 
-    def seal(self, plaintext: bytes, *, associated_data: bytes, key_version: int | None = None) -> bytes:
+    def seal(
+        self, plaintext: bytes, *, associated_data: bytes, key_version: int | None = None
+    ) -> bytes:
         """Encrypt with SM4-GCM; the result carries its key version and nonce."""
         ...
 
