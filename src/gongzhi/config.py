@@ -15,6 +15,7 @@ from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEMO_SECRET = "gongzhi-demo-secret-not-for-production"
+MIN_AUDIT_RETENTION_DAYS = 180
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,6 +53,31 @@ class Settings(BaseSettings):
     # Cookies carry the Secure flag unless the deployment runs plain HTTP on localhost.
     cookie_secure: bool = False
 
+    # Hardening (docs/security.md). A Leaflet tile URL template for the report map, e.g.
+    # https://tiles.example.gov.cn/{z}/{x}/{y}.png; its host is then allowed in the CSP's
+    # img-src (empty: maps draw from GeoJSON only and no outside host is allowed).
+    map_tile_url: str = ""
+    # Strict-Transport-Security max-age, sent on responses served over HTTPS (0: never sent).
+    hsts_max_age_seconds: int = 31_536_000
+    # Rate limits: "N/period" items joined by ";" (e.g. "10/minute;30/hour"). Counters live
+    # in this process unless a shared storage URL is given (redis://host:6379/0 for several
+    # app processes). Off in the test environment unless switched on (None: on except there).
+    rate_limit_enabled: bool | None = None
+    rate_limit_storage_url: str = "memory://"
+    rate_limit_login_per_account: str = "10/minute;30/hour"
+    rate_limit_login_per_address: str = "30/minute;300/hour"
+    rate_limit_report_per_address: str = "60/minute;600/hour"
+    rate_limit_open311_per_address: str = "60/minute;2000/hour"
+    # Request bodies larger than this are refused with 413 before they are read to the end;
+    # upload routes have their own, larger limits (photos, responsibility-list files).
+    request_max_bytes: int = 1024 * 1024
+
+    @property
+    def rate_limits_on(self) -> bool:
+        if self.rate_limit_enabled is None:
+            return self.env != "test"
+        return self.rate_limit_enabled
+
     # Background work: "fake" records SMS in memory (tests, demo), "log" writes them to the log
     # with the phone number masked. The in-process scheduler runs the jobs unless a separate
     # `gongzhi worker` does (default: on, except in tests).
@@ -63,6 +89,17 @@ class Settings(BaseSettings):
     # the HMAC-SM3 index key and the SM2 signing key pairs, readable by its owner only (0600).
     # Required in production; elsewhere it defaults to var/keys.json, generated on first use.
     key_file: Path | None = None
+
+    # Audit log (docs/audit.md). The Merkle hash is fixed when the log starts (SM3, or SHA-256
+    # for tools that only know RFC 6962). A checkpoint is signed every N new entries or every
+    # M minutes when there are new entries, whichever comes first. Event payloads older than
+    # the retention are pruned (their leaf hashes stay, so the tree still verifies); the law
+    # (网络安全法 Art. 21) asks for at least six months, so less is refused.
+    audit_hash: Literal["sm3", "sha256"] = "sm3"
+    audit_origin: str = "gongzhi.local/audit"
+    audit_checkpoint_every_events: int = 1000
+    audit_checkpoint_every_minutes: int = 10
+    audit_retention_days: int = 180
 
     @field_validator("office_hours")
     @classmethod
@@ -77,6 +114,24 @@ class Settings(BaseSettings):
             start, end = period.split("-")
             if start >= end:
                 raise ValueError(f"office_hours period {period!r} ends before it starts")
+        return value
+
+    @field_validator("audit_retention_days")
+    @classmethod
+    def _audit_retention_at_least_six_months(cls, value: int) -> int:
+        if value < MIN_AUDIT_RETENTION_DAYS:
+            raise ValueError(
+                f"audit_retention_days must be at least {MIN_AUDIT_RETENTION_DAYS} "
+                "(logs are kept six months or more)"
+            )
+        return value
+
+    @field_validator("audit_origin")
+    @classmethod
+    def _audit_origin_is_one_line(cls, value: str) -> str:
+        # The origin is the first line of every checkpoint note and the signing key's name.
+        if not value or any(c.isspace() for c in value) or "+" in value:
+            raise ValueError("audit_origin must be one word without spaces or '+'")
         return value
 
     @model_validator(mode="after")

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
+from gongzhi.audit.merkle import MerkleHasher
 from gongzhi.audit.models import AuditEvent
 from gongzhi.db import utcnow
 
@@ -64,6 +65,21 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+_hashers: dict[str, MerkleHasher] = {}
+
+
+def log_hasher(algorithm: str | None = None) -> MerkleHasher:
+    """The Merkle hasher of the configured ``GONGZHI_AUDIT_HASH`` (or of ``algorithm``)."""
+    if algorithm is None:
+        from gongzhi.config import get_settings
+
+        algorithm = get_settings().audit_hash
+    hasher = _hashers.get(algorithm)
+    if hasher is None:
+        hasher = _hashers[algorithm] = MerkleHasher(algorithm)
+    return hasher
+
+
 def canonical_bytes(fields: dict[str, Any]) -> bytes:
     return json.dumps(
         fields, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
@@ -82,7 +98,10 @@ def record(
     reason: str | None = None,
     region_code: str | None = None,
 ) -> AuditEvent:
-    """Add one audit event to the current transaction and return it."""
+    """Add one audit event to the current transaction and return it.
+
+    Its Merkle leaf hash is computed here, so the event and its hash commit together with the
+    change (or not at all); the sequencer later gives it its place in the log."""
     at = utcnow()
     old_j = jsonable(old) if old is not None else None
     new_j = jsonable(new) if new is not None else None
@@ -100,6 +119,7 @@ def record(
         "new": new_j,
         "reason": reason,
     }
+    canonical = canonical_bytes(fields)
     event = AuditEvent(
         occurred_at=at,
         actor_id=actor.audit_id,
@@ -111,7 +131,8 @@ def record(
         old=old_j,
         new=new_j,
         reason=reason,
-        canonical=canonical_bytes(fields).decode("utf-8"),
+        canonical=canonical.decode("utf-8"),
+        leaf_hash=log_hasher().hash_leaf(canonical),
     )
     db.add(event)
     return event
