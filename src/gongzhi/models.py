@@ -8,5 +8,6 @@ from gongzhi.cases import open311 as open311_models  # noqa: F401  (the API key 
 from gongzhi.cases import summons as summons_models  # noqa: F401  (case_summons, …)
 from gongzhi.notify import models as notify_models  # noqa: F401
 from gongzhi.org import models as org_models  # noqa: F401
+from gongzhi.people import models as people_models  # noqa: F401
 from gongzhi.regions import models as regions_models  # noqa: F401
 from gongzhi.security import models as security_models  # noqa: F401

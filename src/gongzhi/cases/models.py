@@ -24,6 +24,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from gongzhi.crypto.fields import (
+    SealedField,
+    index_column,
+    normalize_phone,
+    row_key_column,
+    sealed_column,
+)
 from gongzhi.db import Base, BigIntPK, UTCDateTime, utcnow
 
 
@@ -255,7 +262,10 @@ class CaseEvent(Base):
 
 class CaseContact(Base):
     """The reporter's contact, kept apart from the case so that it is read only where the
-    viewer may see it (never by handlers of an anonymous case)."""
+    viewer may see it (never by handlers of an anonymous case).
+
+    Name and phone are sealed (SM4-GCM, bound to this row); the phone has a blind index so
+    that a person's cases can be found by number (``CaseContact.phone.matches(...)``)."""
 
     __tablename__ = "case_contact"
 
@@ -263,11 +273,16 @@ class CaseContact(Base):
     case_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("service_case.id", ondelete="CASCADE"), unique=True
     )
-    name: Mapped[str | None] = mapped_column(String(100))
-    phone: Mapped[str | None] = mapped_column(String(40))
+    row_key: Mapped[bytes] = row_key_column()
+    name_sealed: Mapped[bytes | None] = sealed_column()
+    phone_sealed: Mapped[bytes | None] = sealed_column()
+    phone_index: Mapped[bytes | None] = index_column()
     email: Mapped[str | None] = mapped_column(String(200))
 
     case: Mapped[Case] = relationship(back_populates="contact")
+
+    name = SealedField("name")
+    phone = SealedField("phone", index="phone", normalize=normalize_phone)
 
 
 class CaseClock(Base):

@@ -210,10 +210,20 @@ def _abandon_stale_claims(db: Session, now: datetime, actor: Actor) -> int:
             claimed_at=None,
             next_attempt_at=None,
         )
-        .returning(Notification.id, Notification.recipient_phone, Notification.attempts)
+        .returning(
+            Notification.id,
+            Notification.row_key,
+            Notification.recipient_phone_sealed,
+            Notification.attempts,
+        )
         .execution_options(synchronize_session=False)
     ).all()
-    for row_id, phone, attempts in stale:
+    for row_id, row_key, phone_sealed, attempts in stale:
+        phone = (
+            Notification.recipient_phone.open(phone_sealed, row_key=row_key)
+            if phone_sealed is not None
+            else None
+        )
         record(
             db,
             actor=actor,

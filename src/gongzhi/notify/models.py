@@ -13,6 +13,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from gongzhi.crypto.fields import SealedField, row_key_column, sealed_column
 from gongzhi.db import Base, BigIntPK, UTCDateTime, utcnow
 from gongzhi.security import models as _security_models  # noqa: F401  (the account table)
 
@@ -44,8 +45,10 @@ class Notification(Base):
     recipient_account_id: Mapped[int | None] = mapped_column(
         ForeignKey("account.id", ondelete="CASCADE")
     )
-    # Plain for now; encrypted at rest with the other personal identifiers later.
-    recipient_phone: Mapped[str | None] = mapped_column(String(40))
+    # The SMS recipient, sealed (SM4-GCM bound to this row); read as ``recipient_phone``.
+    # No blind index: nothing looks notifications up by number.
+    row_key: Mapped[bytes] = row_key_column()
+    recipient_phone_sealed: Mapped[bytes | None] = sealed_column()
     channel: Mapped[str] = mapped_column(String(10))
     kind: Mapped[str] = mapped_column(String(60))
     subject: Mapped[str] = mapped_column(String(200))
@@ -58,4 +61,6 @@ class Notification(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     provider_message_id: Mapped[str | None] = mapped_column(String(100))
     last_error: Mapped[str | None] = mapped_column(String(500))
+
+    recipient_phone = SealedField("recipient_phone")
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

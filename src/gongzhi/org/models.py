@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from gongzhi.crypto.fields import SealedField, normalize_phone, row_key_column, sealed_column
 from gongzhi.db import Base, BigIntPK, UTCDateTime, utcnow
 
 
@@ -117,12 +118,15 @@ class StaffProfile(Base):
     account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("account.id"), unique=True)
     department_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("department.id"), index=True)
     title: Mapped[str | None] = mapped_column(String(60))
-    # Office phone placeholder; personal identifiers arrive with encryption at rest later.
-    phone: Mapped[str | None] = mapped_column(String(40))
+    # The staff member's phone, sealed (SM4-GCM bound to this row); read as ``phone``.
+    row_key: Mapped[bytes] = row_key_column()
+    phone_sealed: Mapped[bytes | None] = sealed_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     department: Mapped[Department] = relationship()
+
+    phone = SealedField("phone", normalize=normalize_phone)
 
 
 class Matter(Base):
