@@ -38,12 +38,13 @@ node_modules/.stamp: package.json package-lock.json
 	touch $@
 
 assets: node_modules/.stamp ## Copy the pinned front-end files into the static folder
-	@mkdir -p $(VENDOR)/leaflet/images
+	@mkdir -p $(VENDOR)/leaflet/images $(VENDOR)/swagger-ui
 	@cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx.min.js
 	@cp node_modules/echarts/dist/echarts.min.js $(VENDOR)/echarts.min.js
 	@cp node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css $(VENDOR)/leaflet/
 	@cp node_modules/leaflet/dist/images/*.png $(VENDOR)/leaflet/images/
 	@cp node_modules/axe-core/axe.min.js $(VENDOR)/axe.min.js
+	@cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css $(VENDOR)/swagger-ui/
 
 catalogs: $(VENV)/.stamp-deps ## Compile the translation catalogues
 	@if ls src/gongzhi/web/locale/*/LC_MESSAGES/*.po >/dev/null 2>&1; then \

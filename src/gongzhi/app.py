@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,6 +16,9 @@ from fastapi.staticfiles import StaticFiles
 from gongzhi.config import Settings, get_settings
 from gongzhi.db import make_engine, make_session_factory
 from gongzhi.errors import DomainError, Unauthenticated
+from gongzhi.security.headers import SecurityHeadersMiddleware
+from gongzhi.security.ratelimit import PathRule, RateLimited, RateLimiter, RateLimitMiddleware
+from gongzhi.security.request_size import RequestSizeLimitMiddleware, RequestTooLarge, SizeRule
 from gongzhi.web.templating import PACKAGE_DIR, render
 
 JSON_PREFIXES = ("/api/", "/open311/")
@@ -34,9 +38,9 @@ def create_app(settings: Settings | None = None, *, session_factory: Any = None)
         lifespan=_lifespan,
         title="Gongzhi 共治",
         version="0.1.0",
-        docs_url="/api/docs",
+        # /api/docs is served by web/apidocs.py from local assets (the CSP forbids a CDN).
+        docs_url=None,
         redoc_url=None,
-        swagger_ui_oauth2_redirect_url="/api/docs/oauth2-redirect",
         openapi_url="/api/openapi.json",
     )
     app.state.settings = settings
@@ -51,6 +55,7 @@ def create_app(settings: Settings | None = None, *, session_factory: Any = None)
     from gongzhi.web.errors import install_error_pages
 
     install_error_pages(app)  # 404/405 for unknown paths and a 500 page without internals
+    _install_hardening(app, settings)
     return app
 
 
@@ -103,11 +108,12 @@ def _mount_routers(app: FastAPI) -> None:
     from gongzhi.regions import pages as regions_pages
     from gongzhi.security import api as security_api
     from gongzhi.security import pages as security_pages
-    from gongzhi.web import health
+    from gongzhi.web import apidocs, health
     from gongzhi.web import pages as web_pages
 
     for module in (
         health,
+        apidocs,
         web_pages,
         security_pages,
         security_api,
@@ -131,6 +137,8 @@ def _mount_routers(app: FastAPI) -> None:
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
+        if isinstance(exc, RateLimited | RequestTooLarge):
+            return refusal_response(request, exc)
         if wants_json(request):
             headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
             return JSONResponse(exc.to_json(), status_code=exc.status_code, headers=headers)
@@ -159,3 +167,79 @@ def _install_error_handlers(app: FastAPI) -> None:
             }
         }
         return JSONResponse(body, status_code=422)
+
+
+def refusal_response(request: Request, exc: DomainError) -> Response:
+    """A request refused at the door (429 rate limit, 413 too large) in the caller's format:
+    Open311's error list, the JSON error body, or a page in the reader's language."""
+    headers = dict(getattr(exc, "headers", {}) or {})
+    path = request.url.path
+    if path.startswith("/open311/"):
+        from gongzhi.cases import open311
+
+        fmt = "json" if path.lower().endswith(".json") else "xml"
+        response = open311._error(fmt, exc.status_code, exc.message)
+        response.headers.update(headers)
+        return response
+    if wants_json(request):
+        return JSONResponse(exc.to_json(), status_code=exc.status_code, headers=headers)
+    response = render(
+        request,
+        "web/error.html",
+        {"status_code": exc.status_code, "code": exc.code, "message": exc.message},
+        status_code=exc.status_code,
+    )
+    response.headers.update(headers)
+    return response
+
+
+# Upload routes and what their bodies may hold: the files the route accepts plus room for the
+# multipart framing and the other fields.
+_MULTIPART_ROOM = 256 * 1024
+
+
+def _upload_size_rules() -> list[SizeRule]:
+    from gongzhi.cases.attachments import MAX_BYTES, MAX_PHOTOS
+    from gongzhi.org.api import MAX_IMPORT_BYTES
+
+    return [
+        SizeRule(re.compile(r"/report/photos"), MAX_PHOTOS * MAX_BYTES + _MULTIPART_ROOM),
+        SizeRule(
+            re.compile(r"(/api/v1)?/org/responsibilities/import"),
+            MAX_IMPORT_BYTES + _MULTIPART_ROOM,
+        ),
+    ]
+
+
+# Public POSTs counted per client address (sign-in is counted in its routes, where the
+# account name is known).
+_RATE_LIMITED_PATHS = [
+    PathRule("report_address", re.compile(r"/report(/.*)?")),
+    PathRule("report_address", re.compile(r"/api/v1/cases")),
+    PathRule("open311_address", re.compile(r"/open311/.*")),
+]
+
+
+def _install_hardening(app: FastAPI, settings: Settings) -> None:
+    """Rate limits, body size limits and security headers (docs/security.md)."""
+    app.state.rate_limiter = RateLimiter(settings)
+    app.add_middleware(
+        RequestSizeLimitMiddleware,
+        default_max_bytes=settings.request_max_bytes,
+        rules=_upload_size_rules(),
+        refuse=refusal_response,
+    )
+    app.add_middleware(
+        RateLimitMiddleware,
+        limiter=app.state.rate_limiter,
+        rules=_RATE_LIMITED_PATHS,
+        refuse=refusal_response,
+    )
+    # The headers go around the whole stack, Starlette's own 500 handler included, so that
+    # error pages carry them too; user middleware would sit inside that handler.
+    build_stack = app.build_middleware_stack
+
+    def build_with_headers() -> Any:
+        return SecurityHeadersMiddleware(build_stack(), settings)
+
+    app.build_middleware_stack = build_with_headers  # type: ignore[method-assign]
