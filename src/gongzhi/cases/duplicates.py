@@ -352,6 +352,34 @@ def active_merge(db: Session, duplicate: Case) -> CaseMerge | None:
     return db.scalar(_standing().where(CaseMerge.duplicate_case_id == duplicate.id))
 
 
+def merged_into(db: Session, case: Case) -> Case | None:
+    """The main case a standing merge links ``case`` to, if any."""
+    merge = active_merge(db, case)
+    return db.get(Case, merge.main_case_id) if merge is not None else None
+
+
+@dataclass(frozen=True)
+class MergeRecord:
+    """One merge into a main case, standing or undone, for its page's history."""
+
+    merge: CaseMerge
+    duplicate_number: str
+    standing: bool
+
+
+def merges_into(db: Session, main: Case) -> list[MergeRecord]:
+    """Every case ever merged into ``main``, oldest first; ``standing`` is False once it was
+    unmerged or its reporter reopened it."""
+    standing = {m.id for m in db.scalars(_standing().where(CaseMerge.main_case_id == main.id))}
+    rows = db.execute(
+        select(CaseMerge, Case.number)
+        .join(Case, Case.id == CaseMerge.duplicate_case_id)
+        .where(CaseMerge.main_case_id == main.id)
+        .order_by(CaseMerge.id)
+    )
+    return [MergeRecord(m, number, m.id in standing) for m, number in rows]
+
+
 def _notify(
     db: Session, account_id: int | None, kind: str, subject: str, body: str, number: str
 ) -> None:
@@ -369,10 +397,16 @@ def _notify(
     )
 
 
-def merge_case(db: Session, duplicate: Case, *, into: Case, actor: Actor) -> CaseMerge:
+def merge_case(
+    db: Session, duplicate: Case, *, into: Case, actor: Actor, reason: str | None = None
+) -> CaseMerge:
     """Close ``duplicate`` as DUPLICATE of ``into``; its reporter becomes a supporter of
-    ``into``. The state before (status, reason, running clocks) is kept for unmerging."""
+    ``into``. The state before (status, reason, running clocks) is kept for unmerging.
+    ``reason`` (the dispatcher's words; the pages require one) goes to both timelines'
+    staff view and the audit log; the citizen's timeline says only "merged with …"."""
     from gongzhi.cases.services import _audit, _close, _touch, work_calendar
+
+    why = (reason or "").strip() or None
 
     if duplicate.id == into.id:
         raise Invalid("不能与自身合并 / a case cannot be merged into itself", code="same_case")
@@ -423,7 +457,7 @@ def merge_case(db: Session, duplicate: Case, *, into: Case, actor: Actor) -> Cas
         from_status=before["status"],
         to_status=duplicate.status,
         note=f"与 {into.number} 为同一问题，合并办理 / same as {into.number}",
-        data={"outcome": Outcome.DUPLICATE.value, "into": into.number},
+        data={"outcome": Outcome.DUPLICATE.value, "into": into.number, "merge_reason": why},
     )
     moved = False
     reporter = duplicate.reporter_account_id
@@ -450,6 +484,7 @@ def merge_case(db: Session, duplicate: Case, *, into: Case, actor: Actor) -> Cas
         actor,
         "duplicate_merged",
         now,
+        note=why,
         data={"duplicate": duplicate.number, "reporter_moved": moved},
         public=False,
     )
@@ -460,6 +495,7 @@ def merge_case(db: Session, duplicate: Case, *, into: Case, actor: Actor) -> Cas
         "merge",
         before,
         {**duplicate.snapshot(), "into": into.number},
+        reason=why,
     )
     record(
         db,
@@ -468,6 +504,7 @@ def merge_case(db: Session, duplicate: Case, *, into: Case, actor: Actor) -> Cas
         object_type="service_case",
         object_id=into.number,
         new={"duplicate": duplicate.number, "reporter_moved": moved},
+        reason=why,
         region_code=into.region_code,
     )
     _notify(
@@ -484,11 +521,18 @@ def merge_case(db: Session, duplicate: Case, *, into: Case, actor: Actor) -> Cas
 
 
 def unmerge_case(
-    db: Session, duplicate: Case, *, actor: Actor, settings: Settings | None = None
+    db: Session,
+    duplicate: Case,
+    *,
+    actor: Actor,
+    settings: Settings | None = None,
+    reason: str | None = None,
 ) -> Case:
     """Undo a merge: the duplicate gets back its status and running clocks (with the working
     time they had left), the moved supporter leaves the main case; history stays."""
     from gongzhi.cases.services import _audit, _touch, work_calendar
+
+    why = (reason or "").strip() or None
 
     merge = active_merge(db, duplicate)
     if merge is None:
@@ -533,7 +577,7 @@ def unmerge_case(
         from_status=CaseStatus.CLOSED.value,
         to_status=duplicate.status,
         note=f"撤销与 {into.number} 的合并 / no longer merged with {into.number}",
-        data={"from": into.number},
+        data={"from": into.number, "merge_reason": why},
     )
     _touch(into, now)
     _timeline(
@@ -541,10 +585,19 @@ def unmerge_case(
         actor,
         "duplicate_unmerged",
         now,
+        note=why,
         data={"duplicate": duplicate.number},
         public=False,
     )
-    _audit(db, duplicate, actor, "unmerge", {**before, "into": into.number}, duplicate.snapshot())
+    _audit(
+        db,
+        duplicate,
+        actor,
+        "unmerge",
+        {**before, "into": into.number},
+        duplicate.snapshot(),
+        reason=why,
+    )
     record(
         db,
         actor=actor,
@@ -552,6 +605,7 @@ def unmerge_case(
         object_type="service_case",
         object_id=into.number,
         old={"duplicate": duplicate.number},
+        reason=why,
         region_code=into.region_code,
     )
     db.flush()
@@ -567,6 +621,7 @@ router = APIRouter(tags=["cases"])
 
 class MergeIn(BaseModel):
     into: str = Field(min_length=1, max_length=32)
+    reason: str | None = Field(default=None, max_length=2000)
 
 
 class CheckIn(BaseModel):
@@ -654,7 +709,7 @@ def merge(
     into = queries.access_case(db, principal, body.into)
     _may_act(principal, Permission.CASE_MERGE, duplicate)
     _may_act(principal, Permission.CASE_MERGE, into)
-    merge_case(db, duplicate, into=into, actor=principal)
+    merge_case(db, duplicate, into=into, actor=principal, reason=body.reason)
     return {**_state(db, duplicate), "into": _state(db, into)}
 
 

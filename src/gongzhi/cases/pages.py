@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gongzhi.audit.services import Actor
-from gongzhi.cases import attachments, queries, services
+from gongzhi.cases import attachments, duplicates, queries, services
 from gongzhi.cases.api import require_any
 from gongzhi.cases.attachments import MAX_BYTES, MAX_PHOTOS, StoredPhoto
 from gongzhi.cases.clocks import clock_state
@@ -69,7 +69,13 @@ EVENT_WORDS = {
     "reopened": N_("你要求重新办理"),
     "paused": N_("等待你补充情况"),
     "resumed": N_("继续办理"),
+    "merged": N_("与反映同一问题的另一件诉求合并办理"),
+    "unmerged": N_("恢复单独办理"),
 }
+# On a case the citizen follows but did not report, only these events keep their note: the
+# department's and the verifier's account of the work, and the closing words. Others (a
+# reopening reason, a question to the reporter) are the other reporter's business.
+FOLLOWER_NOTES = frozenset({"feedback", "verified", "closed"})
 RATING_WORDS = {
     1: N_("非常不满意"),
     2: N_("不满意"),
@@ -482,18 +488,37 @@ def _own_case(db: Session, principal: Principal, number: str) -> Case:
     return case
 
 
+def _merged_into(db: Session, case: Case) -> Case | None:
+    if case.outcome != Outcome.DUPLICATE.value:
+        return None
+    return duplicates.merged_into(db, case)
+
+
 @router.get("/my/cases", response_class=HTMLResponse)
 def my_cases(
-    request: Request, db: DB, principal: Principal = require(Permission.CASE_READ_OWN)
+    request: Request,
+    db: DB,
+    principal: Principal = require(Permission.CASE_READ_OWN),
+    page: str = "1",
 ) -> HTMLResponse:
+    """The citizen's own requests, newest first, a page at a time; a request merged into
+    another links to the main one. The first page also lists the requests they follow."""
     _ = translator(request)
-    cases = [
-        c
-        for c in queries.list_cases(db, principal, limit=200)
-        if c.reporter_account_id == principal.account_id
+    listing = queries.own_cases_page(db, principal, queries.page_number(page))
+    rows = [
+        {"case": c, "status": _(status_words(c)), "merged_into": _merged_into(db, c)}
+        for c in listing.items
     ]
-    rows = [{"case": c, "status": _(status_words(c))} for c in cases]
-    return render(request, "cases/citizen_cases.html", {"rows": rows})
+    followed = (
+        [{"case": c, "status": _(status_words(c))} for c in queries.followed_cases(db, principal)]
+        if listing.number == 1
+        else []
+    )
+    return render(
+        request,
+        "cases/citizen_cases.html",
+        {"rows": rows, "listing": listing, "followed": followed},
+    )
 
 
 def _case_page(
@@ -544,9 +569,46 @@ def _case_page(
             "reopen_until": reopen_until,
             "errors": errors or [],
             "form": form or {},
+            "merged_into": _merged_into(db, case),
             **_due(case, request, db),
         },
         status_code=422 if errors else 200,
+    )
+
+
+def _followed_page(request: Request, db: Session, principal: Principal, case: Case) -> HTMLResponse:
+    """A case the citizen follows (backed, or their report was merged into it): its status,
+    deadline and public timeline; never the reporter's words, contact, place or photos."""
+    _ = translator(request)
+    events = [
+        {
+            "at": e.at,
+            "what": _(EVENT_WORDS.get(e.kind, N_("办理进展"))),
+            "note": e.note if e.kind in FOLLOWER_NOTES else None,
+        }
+        for e in case.events
+        if e.public
+    ]
+    mine = [r.duplicate_number for r in duplicates.merges_into(db, case) if r.standing]
+    own_numbers = set(
+        db.scalars(
+            select(Case.number).where(
+                Case.number.in_(mine or [""]), Case.reporter_account_id == principal.account_id
+            )
+        )
+    )
+    return render(
+        request,
+        "cases/citizen_followed.html",
+        {
+            "case": case,
+            "status": _(status_words(case)),
+            "lead": queries.lead_department_name(db, case),
+            "events": events,
+            "merged_from": sorted(own_numbers),
+            "supporters": duplicates.support_count(db, case),
+            **_due(case, request, db),
+        },
     )
 
 
@@ -557,6 +619,9 @@ def my_case(
     db: DB,
     principal: Principal = require(Permission.CASE_READ_OWN),
 ) -> HTMLResponse:
+    case, own = queries.access_followed_case(db, principal, number)
+    if not own:
+        return _followed_page(request, db, principal, case)
     return _case_page(request, db, principal, _own_case(db, principal, number))
 
 

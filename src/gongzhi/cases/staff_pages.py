@@ -1,17 +1,21 @@
 """Staff pages of case handling: the hotline operator's console, the dispatcher's triage
-queue, a department's inbox, the grid worker's list, the overdue list and a case's detail.
+queue, a department's inbox, the grid worker's list, the overdue list and a case's detail;
+duplicates (suggested in triage and on the case page, merge and unmerge) and 吹哨报到
+(summon departments from the case page, check in from the inbox, the per-department stats).
 
 Every action is a plain form POST (with the session's CSRF token) that redirects back, so the
 pages work without JavaScript; htmx only refreshes the console's address and category hints.
-State changes go through ``gongzhi.cases.services``; scope through ``queries.access_case``.
+State changes go through ``gongzhi.cases.services`` (and ``duplicates`` / ``summons``); scope
+through ``queries.access_case``. The long lists come a page (``queries.PAGE_SIZE``) at a time.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
@@ -20,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.convertors import Convertor, register_url_convertor
 
-from gongzhi.cases import queries, services
+from gongzhi.cases import duplicates, queries, services, staff_views, summons
 from gongzhi.cases.api import require_any
 from gongzhi.cases.clocks import ClockState, clock_state
 from gongzhi.cases.models import (
@@ -35,7 +39,7 @@ from gongzhi.cases.models import (
 )
 from gongzhi.config import Settings
 from gongzhi.db import utcnow
-from gongzhi.errors import Conflict, Invalid
+from gongzhi.errors import Conflict, Invalid, NotFound
 from gongzhi.org.models import Department, Matter
 from gongzhi.org.queries import list_departments
 from gongzhi.regions.codes import subtree_bounds
@@ -133,6 +137,13 @@ EVENT_LABELS = {
     "resumed": N_("恢复计时"),
     "deadline_warning": N_("临期提醒"),
     "escalated": N_("督办"),
+    "merged": N_("作为重复件合并"),
+    "unmerged": N_("撤销合并"),
+    "duplicate_merged": N_("并入重复件"),
+    "duplicate_unmerged": N_("重复件撤销合并"),
+    "supported": N_("市民附议"),
+    "summoned": N_("吹哨召集部门"),
+    "checked_in": N_("部门报到"),
 }
 # Closing outcomes the dispatcher may choose; resolved needs the handler's feedback first.
 CLOSE_OUTCOMES = (
@@ -153,9 +164,18 @@ def _tz(request: Request) -> ZoneInfo:
     return ZoneInfo(_settings(request).timezone)
 
 
-def _back(next_: str | None, number: str | None = None) -> Response:
+def _back(next_: str | None, number: str | None = None, notice: str | None = None) -> Response:
     default = f"/cases/{number}" if number else "/staff"
-    return RedirectResponse(safe_next(next_, default), status_code=303)
+    target = safe_next(next_, default)
+    if notice:
+        # A fixed key only: the page maps it to its own words (staff_views.NOTICES).
+        target += ("&" if "?" in target else "?") + urlencode({"notice": notice})
+    return RedirectResponse(target, status_code=303)
+
+
+def _here(path: str, page: queries.Page[Any]) -> str:
+    """Where a list's forms return to: the same page of the list."""
+    return f"{path}?page={page.number}" if page.number > 1 else path
 
 
 def _remaining(seconds: int) -> tuple[int, int]:
@@ -220,7 +240,8 @@ def _labels(request: Request) -> dict[str, Any]:
 
 
 def _page(request: Request, template: str, ctx: dict[str, Any], status: int = 200) -> HTMLResponse:
-    return render(request, template, {**_labels(request), **ctx}, status_code=status)
+    ctx = {**_labels(request), "notice": staff_views.notice(request), **ctx}
+    return render(request, template, ctx, status_code=status)
 
 
 def _region_names(db: Session, cases: list[Case]) -> dict[str, str]:
@@ -388,9 +409,13 @@ def _pending_extensions(db: Session, principal: Principal) -> list[tuple[Case, C
 
 @router.get("/cases/triage", response_class=HTMLResponse)
 def triage_page(
-    request: Request, db: DB, principal: Principal = require(Permission.CASE_TRIAGE)
+    request: Request,
+    db: DB,
+    principal: Principal = require(Permission.CASE_TRIAGE),
+    page: str = "1",
 ) -> HTMLResponse:
-    cases = queries.triage_queue(db, principal)
+    listing = queries.triage_page(db, principal, queries.page_number(page))
+    cases = listing.items
     names = _matter_names(db)
     rows = [
         _row(
@@ -401,6 +426,7 @@ def triage_page(
                 {**s, "name": names.get(s["matter_code"], s["matter_code"])}
                 for s in _suggestions(c)
             ],
+            duplicates=staff_views.duplicate_suggestions(request, db, principal, c),
         )
         for c in cases
     ]
@@ -409,6 +435,9 @@ def triage_page(
         "cases/staff_triage.html",
         {
             "rows": rows,
+            "listing": listing,
+            "back": _here("/cases/triage", listing),
+            "can_merge": principal.can(Permission.CASE_MERGE),
             "regions": _region_names(db, cases),
             "departments": _departments(db),
             "matters": sorted(names.items()),
@@ -486,9 +515,16 @@ def _inbox(
     principal: Principal,
     message: str | None = None,
     status: int = 200,
+    page: int = 1,
 ) -> HTMLResponse:
     department_id = queries.staff_department_id(db, principal.account_id)
-    cases = [] if department_id is None else queries.department_inbox(db, department_id)
+    if department_id is None:
+        listing: queries.Page[Case] = queries.page_of([], page)
+        pending: list[dict[str, Any]] = []
+    else:
+        listing = queries.inbox_page(db, department_id, page)
+        pending = staff_views.pending_summons(request, db, department_id, utcnow())
+    cases = listing.items
     department = db.get(Department, department_id) if department_id is not None else None
     rows = [_row(request, db, c, is_lead=c.lead_department_id == department_id) for c in cases]
     return _page(
@@ -496,6 +532,10 @@ def _inbox(
         "cases/staff_inbox.html",
         {
             "rows": rows,
+            "listing": listing,
+            "back": _here("/cases/inbox", listing),
+            "summons": pending,
+            "can_check_in": principal.can(Permission.CASE_CHECK_IN),
             "department": department,
             "regions": _region_names(db, cases),
             "message": message,
@@ -506,9 +546,12 @@ def _inbox(
 
 @router.get("/cases/inbox", response_class=HTMLResponse)
 def inbox_page(
-    request: Request, db: DB, principal: Principal = require(Permission.CASE_HANDLE)
+    request: Request,
+    db: DB,
+    principal: Principal = require(Permission.CASE_HANDLE),
+    page: str = "1",
 ) -> HTMLResponse:
-    return _inbox(request, db, principal)
+    return _inbox(request, db, principal, page=queries.page_number(page))
 
 
 @router.post(CASE + "/accept", response_model=None)
@@ -592,11 +635,11 @@ def request_extension(
 # -- grid worker -------------------------------------------------------------------------------
 
 
-def _grid_cases(db: Session, principal: Principal) -> list[Case]:
+def _grid_cases(db: Session, principal: Principal, page: int = 1) -> queries.Page[Case]:
     """Cases in the worker's grid/village waiting for on-site verification, oldest first."""
     scopes = principal.regions_for(Permission.CASE_VERIFY)
     if not scopes:
-        return []
+        return queries.page_of([], page)
     from sqlalchemy import or_
 
     clauses = []
@@ -607,9 +650,10 @@ def _grid_cases(db: Session, principal: Principal) -> list[Case]:
         select(Case)
         .where(Case.status == CaseStatus.FEEDBACK.value, or_(*clauses))
         .order_by(Case.updated_at, Case.id)
-        .limit(200)
+        .limit(queries.PAGE_SIZE + 1)
+        .offset((page - 1) * queries.PAGE_SIZE)
     )
-    return list(db.scalars(stmt))
+    return queries.page_of(list(db.scalars(stmt)), page)
 
 
 def _feedback_note(case: Case) -> str | None:
@@ -621,14 +665,24 @@ def _feedback_note(case: Case) -> str | None:
 
 @router.get("/cases/grid", response_class=HTMLResponse)
 def grid_page(
-    request: Request, db: DB, principal: Principal = require(Permission.CASE_VERIFY)
+    request: Request,
+    db: DB,
+    principal: Principal = require(Permission.CASE_VERIFY),
+    page: str = "1",
 ) -> HTMLResponse:
-    cases = _grid_cases(db, principal)
+    listing = _grid_cases(db, principal, queries.page_number(page))
+    cases = listing.items
     rows = [_row(request, db, c, feedback_note=_feedback_note(c)) for c in cases]
     return _page(
         request,
         "cases/staff_grid.html",
-        {"rows": rows, "regions": _region_names(db, cases), "reported": None},
+        {
+            "rows": rows,
+            "listing": listing,
+            "back": _here("/cases/grid", listing),
+            "regions": _region_names(db, cases),
+            "reported": None,
+        },
     )
 
 
@@ -682,23 +736,23 @@ def overdue_page(
     request: Request,
     db: DB,
     principal: Principal = require_any(Permission.CASE_INDICATORS, Permission.CASE_TRIAGE),
+    page: str = "1",
 ) -> HTMLResponse:
     _ = translator(request)
-    seen: dict[int, dict[str, Any]] = {}
-    for case, clock in queries.overdue_cases(db, principal, utcnow()):
-        row = seen.get(case.id)
-        if row is None:
-            row = seen[case.id] = {
-                "case": case,
-                "lead": queries.lead_department_name(db, case),
-                "clocks": [],
-            }
-        row["clocks"].append({"label": _(CLOCK_LABELS.get(clock.kind, clock.kind)), "clock": clock})
-    cases = [r["case"] for r in seen.values()]
+    listing = queries.overdue_page(db, principal, utcnow(), queries.page_number(page))
+    rows = [
+        {
+            "case": case,
+            "lead": queries.lead_department_name(db, case),
+            "clocks": [{"label": _(CLOCK_LABELS.get(c.kind, c.kind)), "clock": c} for c in clocks],
+        }
+        for case, clocks in listing.items
+    ]
+    cases = [case for case, _clocks in listing.items]
     return _page(
         request,
         "cases/staff_overdue.html",
-        {"rows": list(seen.values()), "regions": _region_names(db, cases)},
+        {"rows": rows, "listing": listing, "regions": _region_names(db, cases)},
     )
 
 
@@ -735,6 +789,8 @@ def case_page(
         "verify": principal.can(Permission.CASE_VERIFY)
         and case.region_code is not None
         and principal.can(Permission.CASE_VERIFY, case.region_code),
+        "merge": staff_views.may_merge(principal, case),
+        "summon": staff_views.may_summon(principal, case),
     }
     return _page(
         request,
@@ -756,5 +812,184 @@ def case_page(
             "pending": pending,
             "can": can,
             "priorities": [p.value for p in Priority],
+            "duplicates": staff_views.duplicate_suggestions(request, db, principal, case)
+            if can["merge"]
+            else [],
+            **staff_views.merge_context(db, principal, case),
+            "summons": staff_views.case_summons(request, db, case, utcnow()),
+            "summon_form": staff_views.summon_form(request, db, case, _settings(request))
+            if can["summon"]
+            else None,
+        },
+    )
+
+
+# -- duplicates --------------------------------------------------------------------------------
+
+
+def _merge_scope(principal: Principal, case: Case) -> None:
+    _in_scope(principal, Permission.CASE_MERGE, case)
+
+
+@router.post(CASE + "/merge")
+def merge(
+    db: DB,
+    number: str,
+    into: Annotated[str, Form(max_length=32)],
+    reason: Annotated[str, Form(max_length=2000)] = "",
+    next: Annotated[str, Form(max_length=400)] = "",
+    principal: Principal = require(Permission.CASE_MERGE),
+) -> Response:
+    """Merge this case (the duplicate) into ``into`` (the main case), with a reason."""
+    if not reason.strip():
+        raise Invalid("请说明合并的理由 / give the reason for merging", code="reason_required")
+    duplicate = queries.access_case(db, principal, number)
+    main = queries.access_case(db, principal, into.strip())
+    _merge_scope(principal, duplicate)
+    _merge_scope(principal, main)
+    duplicates.merge_case(db, duplicate, into=main, actor=principal, reason=reason)
+    return _back(next, number, notice="merged")
+
+
+@router.post(CASE + "/unmerge")
+def unmerge(
+    request: Request,
+    db: DB,
+    number: str,
+    reason: Annotated[str, Form(max_length=2000)] = "",
+    next: Annotated[str, Form(max_length=400)] = "",
+    principal: Principal = require(Permission.CASE_MERGE),
+) -> Response:
+    """Undo the merge of this case (the duplicate); history stays on both timelines."""
+    if not reason.strip():
+        raise Invalid(
+            "请说明撤销合并的理由 / give the reason for unmerging", code="reason_required"
+        )
+    duplicate = queries.access_case(db, principal, number)
+    _merge_scope(principal, duplicate)
+    duplicates.unmerge_case(
+        db, duplicate, actor=principal, settings=_settings(request), reason=reason
+    )
+    return _back(next, number, notice="unmerged")
+
+
+# -- 吹哨报到 ----------------------------------------------------------------------------------
+
+
+def _minutes(value: str) -> int | None:
+    text = value.strip()
+    if not text:
+        return None
+    if not text.isdigit() or not 1 <= int(text) <= 24 * 60:
+        raise Invalid(
+            "报到时限应为 1 到 1440 分钟 / the limit is 1 to 1440 minutes", code="invalid_limit"
+        )
+    return int(text)
+
+
+@router.post(CASE + "/summons")
+def summon(
+    request: Request,
+    db: DB,
+    number: str,
+    reason: Annotated[str, Form(max_length=24)],
+    departments: Annotated[list[str], Form()] = [],  # noqa: B006 (FastAPI copies defaults)
+    note: Annotated[str, Form(max_length=2000)] = "",
+    limit_minutes: Annotated[str, Form(max_length=8)] = "",
+    next: Annotated[str, Form(max_length=400)] = "",
+    principal: Principal = require(Permission.CASE_SUMMON),
+) -> Response:
+    """吹哨: summon departments onto the case. The time limit, when given, is wall-clock
+    minutes for an emergency and office minutes otherwise; empty takes the defaults."""
+    case = queries.access_case(db, principal, number)
+    if not staff_views.may_summon(principal, case):
+        # Within the clerk's township only, as in the JSON API: elsewhere it is not found.
+        raise NotFound(f"未找到案件 / no such case: {number}", code="case_not_found")
+    minutes = _minutes(limit_minutes)
+    limits: dict[str, Any] = {}
+    if minutes is not None:
+        if summons.is_emergency(case, reason):
+            limits["emergency_window"] = timedelta(minutes=minutes)
+        else:
+            limits["working_hours"] = minutes / 60
+    summons.summon(
+        db,
+        case,
+        departments=departments,
+        reason=reason,
+        note=_opt(note),
+        actor=principal,
+        settings=_settings(request),
+        **limits,
+    )
+    return _back(next, number, notice="summoned")
+
+
+@router.post("/cases/summons/{summons_id}/check-in", response_model=None)
+def check_in(
+    request: Request,
+    db: DB,
+    summons_id: int,
+    note: Annotated[str, Form(max_length=2000)] = "",
+    next: Annotated[str, Form(max_length=400)] = "",
+    principal: Principal = require(Permission.CASE_CHECK_IN),
+) -> Response:
+    """报到: the signed-in handler's department checks in, with one button."""
+    department_id = queries.staff_department_id(db, principal.account_id)
+    whistle = db.get(summons.CaseSummons, summons_id)
+    if whistle is None or department_id is None:
+        raise NotFound("未找到召集 / no such summons", code="summons_not_found")
+    try:
+        summons.check_in(db, whistle, department_id=department_id, note=_opt(note), actor=principal)
+    except Conflict:
+        _ = translator(request)
+        message = _("本部门已经报到过了，无需重复报到。")
+        if principal.can(Permission.CASE_HANDLE):
+            return _inbox(request, db, principal, message=message, status=409)
+        raise
+    return _back(next or "/cases/inbox", notice="checked_in")
+
+
+def _local_day(value: str, tz: ZoneInfo) -> datetime | None:
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        day = datetime.strptime(text, "%Y-%m-%d").date()
+    except ValueError:
+        raise Invalid("日期格式应为 2026-12-01 / bad date", code="invalid_period") from None
+    return datetime.combine(day, time(0, 0), tzinfo=tz)
+
+
+@router.get("/cases/summons/stats", response_class=HTMLResponse)
+def summons_stats_page(
+    request: Request,
+    db: DB,
+    principal: Principal = require(Permission.CASE_INDICATORS),
+    since: str = "",
+    until: str = "",
+) -> HTMLResponse:
+    """Per department: summoned, checked in on time, late, missing (past the limit and not
+    checked in), within the viewer's regions; the period is in local days, both included."""
+    tz = _tz(request)
+    start = _local_day(since, tz)
+    end = _local_day(until, tz)
+    rows = summons.summons_stats(
+        db,
+        since=start,
+        until=end + timedelta(days=1) if end is not None else None,
+        regions=principal.regions_for(Permission.CASE_INDICATORS),
+    )
+    return _page(
+        request,
+        "cases/staff_summons_stats.html",
+        {
+            "rows": rows,
+            "since": since.strip(),
+            "until": until.strip(),
+            "totals": {
+                key: sum(getattr(r, key) for r in rows)
+                for key in ("summoned", "checked_in", "on_time", "late", "missing")
+            },
         },
     )

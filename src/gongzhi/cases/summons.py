@@ -30,12 +30,12 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
 from gongzhi.audit.services import Actor, record
 from gongzhi.cases import queries
 from gongzhi.cases.api import require_any
-from gongzhi.cases.models import Case, CaseStatus
+from gongzhi.cases.models import Case, CaseStatus, Priority
 from gongzhi.config import Settings
 from gongzhi.db import Base, BigIntPK, UTCDateTime, utcnow
 from gongzhi.errors import Conflict, Invalid, NotFound
@@ -110,6 +110,21 @@ class CaseSummonsDepartment(Base):
 # -- services -------------------------------------------------------------------------------
 
 
+def default_limits(settings: Settings | None) -> tuple[timedelta, float]:
+    """The check-in limits a county configured (wall-clock minutes for an emergency, office
+    hours otherwise), or the Pinggu pilot's 30 minutes and 2 office hours."""
+    minutes = getattr(settings, "summons_emergency_minutes", None)
+    hours = getattr(settings, "summons_check_in_hours", None)
+    return (
+        timedelta(minutes=minutes) if minutes else EMERGENCY_CHECK_IN,
+        float(hours) if hours else CHECK_IN_WORKING_HOURS,
+    )
+
+
+def is_emergency(case: Case, reason: SummonsReason | str) -> bool:
+    return reason == SummonsReason.EMERGENCY or case.priority == Priority.EMERGENCY
+
+
 def check_in_deadline(
     db: Session,
     case: Case,
@@ -117,15 +132,19 @@ def check_in_deadline(
     now: datetime,
     *,
     settings: Settings | None = None,
-    emergency_window: timedelta = EMERGENCY_CHECK_IN,
-    working_hours: float = CHECK_IN_WORKING_HOURS,
+    emergency_window: timedelta | None = None,
+    working_hours: float | None = None,
 ) -> datetime:
-    from gongzhi.cases.models import Priority
+    """When the summoned must have checked in: ``emergency_window`` of wall-clock time for an
+    emergency (it does not wait for office hours), ``working_hours`` of office time otherwise;
+    either left out takes the configured default (``default_limits``)."""
     from gongzhi.cases.services import work_calendar
 
-    if reason == SummonsReason.EMERGENCY or case.priority == Priority.EMERGENCY:
-        return now + emergency_window
-    return work_calendar(db, case, settings).add_working_hours(now, working_hours)
+    window, hours = default_limits(settings)
+    if is_emergency(case, reason):
+        return now + (emergency_window if emergency_window is not None else window)
+    hours = working_hours if working_hours is not None else hours
+    return work_calendar(db, case, settings).add_working_hours(now, hours)
 
 
 def _departments(db: Session, codes: Sequence[str]) -> list[Department]:
@@ -158,8 +177,8 @@ def summon(
     actor: Actor,
     note: str | None = None,
     settings: Settings | None = None,
-    emergency_window: timedelta = EMERGENCY_CHECK_IN,
-    working_hours: float = CHECK_IN_WORKING_HOURS,
+    emergency_window: timedelta | None = None,
+    working_hours: float | None = None,
 ) -> CaseSummons:
     """吹哨: summon ``departments`` (codes) onto an open case with a check-in deadline."""
     from gongzhi.cases.services import _timeline, _touch
@@ -279,6 +298,58 @@ def check_in(
 
 
 # -- queries --------------------------------------------------------------------------------
+
+
+class CheckInState(StrEnum):
+    """Where a summoned department stands: colour on the pages always comes with these words."""
+
+    WAITING = "waiting"  # not checked in, deadline still ahead
+    MISSING = "missing"  # not checked in, deadline passed
+    ON_TIME = "on_time"
+    LATE = "late"
+
+
+def check_in_state(entry: CaseSummonsDepartment, now: datetime) -> CheckInState:
+    if entry.checked_in_at is not None:
+        return CheckInState.LATE if entry.late else CheckInState.ON_TIME
+    return CheckInState.MISSING if now > entry.due_at else CheckInState.WAITING
+
+
+def case_summons(db: Session, case: Case) -> list[CaseSummons]:
+    """A case's summons, oldest first, with their departments loaded."""
+    return list(
+        db.scalars(
+            select(CaseSummons)
+            .where(CaseSummons.case_id == case.id)
+            .order_by(CaseSummons.id)
+            .options(selectinload(CaseSummons.departments))
+        )
+    )
+
+
+@dataclass
+class PendingSummons:
+    entry: CaseSummonsDepartment
+    summons: CaseSummons
+    case_number: str
+
+
+def pending_for_department(
+    db: Session, department_id: int, *, limit: int = 100
+) -> list[PendingSummons]:
+    """Summons a department has not answered yet, the most urgent first (its inbox)."""
+    stmt = (
+        select(CaseSummonsDepartment, CaseSummons, Case.number)
+        .join(CaseSummons, CaseSummons.id == CaseSummonsDepartment.summons_id)
+        .join(Case, Case.id == CaseSummons.case_id)
+        .where(
+            CaseSummonsDepartment.department_id == department_id,
+            CaseSummonsDepartment.checked_in_at.is_(None),
+        )
+        .order_by(CaseSummonsDepartment.due_at, CaseSummonsDepartment.id)
+        .limit(limit)
+    )
+    return [PendingSummons(e, s, n) for e, s, n in db.execute(stmt)]
 
 
 @dataclass
@@ -420,11 +491,7 @@ def summons_of_case(
 ) -> dict[str, Any]:
     """The case's summons and who has checked in, oldest first (staff within their scope)."""
     case = queries.access_case(db, principal, number)
-    rows = list(
-        db.scalars(
-            select(CaseSummons).where(CaseSummons.case_id == case.id).order_by(CaseSummons.id)
-        )
-    )
+    rows = case_summons(db, case)
     return {"case": case.number, "summons": [_summons_json(db, s, case.number) for s in rows]}
 
 

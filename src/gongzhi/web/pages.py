@@ -58,6 +58,12 @@ STAFF_TILES: tuple[Tile, ...] = (
     Tile(N_("网格核查"), N_("现场核查和巡查上报"), Permission.CASE_VERIFY, ("/cases/grid",)),
     Tile(N_("超时案件"), N_("所有超过时限的案件"), Permission.CASE_INDICATORS, ("/cases/overdue",)),
     Tile(
+        N_("吹哨报到"),
+        N_("各部门被召集、按时报到、迟到和未报到的次数"),
+        Permission.CASE_INDICATORS,
+        ("/cases/summons/stats",),
+    ),
+    Tile(
         N_("部门"),
         N_("县、乡两级部门及其管辖范围"),
         Permission.DEPARTMENT_READ,
