@@ -95,7 +95,7 @@ def test_admin_tokens_require_a_totp_code(client: TestClient, frozen_clock: Cloc
     assert resp.status_code == 401
 
 
-def test_removed_role_counts_at_once_for_session_and_token(
+def test_removed_role_ends_sessions_and_tokens_at_once(
     client: TestClient,
     app,
     db: Session,  # type: ignore[no-untyped-def]
@@ -112,13 +112,19 @@ def test_removed_role_counts_at_once_for_session_and_token(
     revoke_role(db, account, role=Role.DATA_OFFICER, region_code="330523000000", actor=actor)
     db.commit()
 
-    assert browser.get("/staff").status_code == 403
-    assert client.get("/api/v1/me", headers=_bearer(token)).status_code == 403
-    # And a new grant counts at once as well.
+    # The very next request with the old cookie or token is refused: sign in again.
+    resp = browser.get("/staff", follow_redirects=False)
+    assert resp.status_code == 303 and resp.headers["location"].startswith("/login")
+    assert browser.get("/api/v1/me").status_code == 401
+    assert client.get("/api/v1/me", headers=_bearer(token)).status_code == 401
+    # A new grant counts for the next sign-in; the old token stays dead.
     grant_role(db, account, role=Role.LEADER, region_code="330523000000", actor=actor)
     db.commit()
+    assert client.get("/api/v1/me", headers=_bearer(token)).status_code == 401
+    login_as(browser, "data_officer")
     assert browser.get("/staff").status_code == 200
-    roles = client.get("/api/v1/me", headers=_bearer(token)).json()["roles"]
+    new_token = _issue(client, "data_officer").json()["token"]
+    roles = client.get("/api/v1/me", headers=_bearer(new_token)).json()["roles"]
     assert roles == [{"role": "leader", "region_code": "330523000000"}]
 
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from gongzhi.errors import Forbidden, NotFound
-from gongzhi.security import services
+from gongzhi.security import ratelimit, services
 from gongzhi.security.deps import DB, public, require
 from gongzhi.security.models import Account, ApiToken
 from gongzhi.security.permissions import Permission, Role
@@ -101,7 +101,10 @@ def me(request: Request, principal: Principal = require(Permission.OWN_ACCOUNT))
 def create_token(
     body: TokenRequest, request: Request, db: DB, _: Principal | None = public()
 ) -> JSONResponse | dict[str, Any]:
-    """Exchange a username, password (and TOTP code where required) for a bearer token."""
+    """Exchange a username, password (and TOTP code where required) for a bearer token.
+
+    Attempts are rate-limited per client address and per account name (429, Retry-After)."""
+    ratelimit.enforce(request, ratelimit.login_checks(request, body.username))
     settings = request.app.state.settings
     result = services.check_credentials(
         db, username=body.username, password=body.password, channel="api", settings=settings

@@ -165,10 +165,24 @@ def authenticate_token(db: Session, value: str) -> Principal | None:
     account = token.account
     if not account.active:
         return None
+    grants = load_grants(db, account.id)
+    if any(g.role in ADMIN_ROLES for g in grants) and not _issued_with_second_factor(
+        token, account
+    ):
+        # An administrator's token counts only if it was issued against a TOTP code: not one
+        # issued before the account had a second factor (e.g. before it became an
+        # administrator), nor any while it has none.
+        return None
     if token.last_used_at is None or now - token.last_used_at >= TOUCH_EVERY:
         token.last_used_at = now
-    # Tokens of accounts that need a second factor are only issued against a TOTP code.
-    return _principal(account, load_grants(db, account.id), via="token", mfa_passed=True)
+    return _principal(account, grants, via="token", mfa_passed=True)
+
+
+def _issued_with_second_factor(token: ApiToken, account: Account) -> bool:
+    # Once a second factor is confirmed, every token is issued only against a code
+    # (POST /api/v1/auth/tokens); resetting the factor revokes every token.
+    confirmed = account.totp_confirmed_at
+    return confirmed is not None and token.created_at >= confirmed
 
 
 def authenticate(request: Request, db: Session) -> Principal | None:

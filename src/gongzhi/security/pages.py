@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
 from gongzhi.errors import Invalid
-from gongzhi.security import csrf, services
+from gongzhi.security import csrf, ratelimit, services
 from gongzhi.security.auth import SESSION_COOKIE, SessionState, load_session
 from gongzhi.security.deps import DB, public, require
 from gongzhi.security.models import ApiToken
@@ -69,6 +69,15 @@ def _clear_session_cookie(request: Request, response: Response) -> None:
     response.delete_cookie(
         SESSION_COOKIE, httponly=True, samesite="lax", secure=settings.cookie_secure, path="/"
     )
+
+
+def _refused(request: Request, username: str) -> ratelimit.RateLimited | None:
+    """Count a sign-in attempt (per client address and per account name)."""
+    try:
+        ratelimit.enforce(request, ratelimit.login_checks(request, username))
+    except ratelimit.RateLimited as exc:
+        return exc
+    return None
 
 
 # --- password step ------------------------------------------------------------------------
@@ -129,6 +138,13 @@ def login(
     _: Principal | None = public(),
 ) -> Response:
     settings = request.app.state.settings
+    refused = _refused(request, username)
+    if refused is not None:
+        response = _login_form(
+            request, username=username, next_url=next, errors=[refused.message], status_code=429
+        )
+        response.headers.update(refused.headers)
+        return response
     secret = settings.secret_key.get_secret_value()
     if not csrf.login_token_valid(secret, request.cookies.get(csrf.LOGIN_COOKIE), csrf_token):
         return _login_form(
@@ -202,6 +218,16 @@ def totp_submit(
     csrf.check_session_token(request, state.session.csrf_token)
     if not state.needs_mfa or state.needs_enrolment:
         return _after_login(state, next or None)
+    refused = _refused(request, state.account.username)
+    if refused is not None:
+        page = render(
+            request,
+            "security/totp.html",
+            {"next": safe_next(next, ""), "errors": [refused.message]},
+            status_code=429,
+        )
+        page.headers.update(refused.headers)
+        return page
     settings = request.app.state.settings
     if not services.pass_mfa(db, state.session, state.account, code, settings=settings):
         if state.session.revoked_at is not None:  # locked out by this failure
@@ -238,7 +264,11 @@ def totp_setup_page(
 
 
 def _setup_form(
-    request: Request, state: SessionState, next_url: str | None, errors: list[str]
+    request: Request,
+    state: SessionState,
+    next_url: str | None,
+    errors: list[str],
+    status_code: int | None = None,
 ) -> Response:
     account = state.account
     assert account.totp_secret is not None
@@ -254,7 +284,7 @@ def _setup_form(
             "qr_svg": provisioning_svg(uri),
             "required": state.mfa_required,
         },
-        status_code=422 if errors else 200,
+        status_code=status_code or (422 if errors else 200),
     )
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -275,6 +305,11 @@ def totp_setup_submit(
     account = state.account
     if account.totp_confirmed_at is not None or account.totp_secret is None:
         return _after_login(state, next or None)
+    refused = _refused(request, account.username)
+    if refused is not None:
+        response = _setup_form(request, state, next, [refused.message], status_code=429)
+        response.headers.update(refused.headers)
+        return response
     if not services.confirm_totp(db, account, code, actor=services.AccountActor.of(account)):
         return _setup_form(
             request, state, next, ["动态口令不正确 / The code is wrong; try the current one"]

@@ -198,6 +198,9 @@ def revoke_role(
     db.delete(grant)
     db.flush()
     db.expire(account, ["grants"])
+    # Every browser session and API token of the account ends with the grant: whatever was
+    # opened or cached under the old rights, the account signs in again under the new ones.
+    ended = _revoke_all_credentials(db, account)
     record(
         db,
         actor=actor,
@@ -205,6 +208,7 @@ def revoke_role(
         object_type="account",
         object_id=account.id,
         old={"role": role.value, "region_code": region_code},
+        new={"sessions_ended": ended[0], "tokens_revoked": ended[1]},
         reason=reason,
         region_code=region_code,
     )
@@ -448,20 +452,27 @@ def end_other_sessions(db: Session, account: Account, *, keep: WebSession) -> No
         end_session(db, s, reason="password_changed")
 
 
-def _revoke_all_credentials(db: Session, account: Account, *, sessions_only: bool = False) -> None:
+def _revoke_all_credentials(
+    db: Session, account: Account, *, sessions_only: bool = False
+) -> tuple[int, int]:
+    """End the account's live sessions (and tokens); returns how many of each."""
     now = clock.now()
+    sessions = tokens = 0
     for s in db.scalars(
         select(WebSession).where(
             WebSession.account_id == account.id, WebSession.revoked_at.is_(None)
         )
     ):
         s.revoked_at = now
+        sessions += 1
     if sessions_only:
-        return
+        return sessions, tokens
     for t in db.scalars(
         select(ApiToken).where(ApiToken.account_id == account.id, ApiToken.revoked_at.is_(None))
     ):
         t.revoked_at = now
+        tokens += 1
+    return sessions, tokens
 
 
 # --- second factor (TOTP) -----------------------------------------------------------------
