@@ -93,6 +93,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def _mount_routers(app: FastAPI) -> None:
+    from gongzhi.audit import api as audit_api
     from gongzhi.cases import api as cases_api
     from gongzhi.cases import duplicates as cases_duplicates
     from gongzhi.cases import indicators as cases_indicators
@@ -130,6 +131,7 @@ def _mount_routers(app: FastAPI) -> None:
         open311,
         notify_api,
         notify_pages,
+        audit_api,
     ):
         app.include_router(module.router)
 

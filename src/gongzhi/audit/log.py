@@ -113,7 +113,8 @@ class StoredTree:
         missing = [n for n in wanted if n not in out]
         if missing:
             raise Conflict(
-                f"the audit log is missing subtree hashes {missing[:3]}; run `gongzhi audit verify`",
+                f"the audit log is missing subtree hashes {missing[:3]}; "
+                "run `gongzhi audit verify`",
                 code="audit_tree_incomplete",
             )
         return out
@@ -138,15 +139,19 @@ class SequenceResult:
 
 
 def _last_sequenced_event_id(db: Session) -> int:
-    last = db.scalar(
-        select(AuditLeaf.event_id).order_by(AuditLeaf.leaf_index.desc()).limit(1)
-    )
+    last = db.scalar(select(AuditLeaf.event_id).order_by(AuditLeaf.leaf_index.desc()).limit(1))
     return last or 0
 
 
 def has_unsequenced(db: Session) -> bool:
     after = _last_sequenced_event_id(db)
     return db.scalar(select(AuditEvent.id).where(AuditEvent.id > after).limit(1)) is not None
+
+
+def pending_count(db: Session) -> int:
+    """Events recorded but not yet given a place in the log."""
+    after = _last_sequenced_event_id(db)
+    return db.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.id > after)) or 0
 
 
 def lock_for_sequencing(db: Session) -> None:
@@ -203,9 +208,7 @@ def checkpoint_body(origin: str, size: int, root_hash: bytes) -> str:
 
 
 def note_key_id(name: str, public_key: bytes) -> bytes:
-    return hashlib.sha256(
-        name.encode() + b"\n" + SM2_NOTE_SIGNATURE_TYPE + public_key
-    ).digest()[:4]
+    return hashlib.sha256(name.encode() + b"\n" + SM2_NOTE_SIGNATURE_TYPE + public_key).digest()[:4]
 
 
 def signed_note(body: str, name: str, public_key: bytes, signature: bytes) -> str:
@@ -260,9 +263,7 @@ def latest_checkpoint(db: Session) -> AuditCheckpoint | None:
     return db.scalar(select(AuditCheckpoint).order_by(AuditCheckpoint.tree_size.desc()).limit(1))
 
 
-def checkpoint_due(
-    db: Session, settings: Settings, now: datetime, size: int
-) -> bool:
+def checkpoint_due(db: Session, settings: Settings, now: datetime, size: int) -> bool:
     last = latest_checkpoint(db)
     if size == 0 or (last is not None and last.tree_size >= size):
         return False
@@ -430,9 +431,7 @@ def consistency_for(
             raise NotFound("还没有签名的检查点 / No signed checkpoint yet", code="no_checkpoint")
         second = last.tree_size
     if not 0 <= first <= second <= size:
-        raise Invalid(
-            f"sizes must satisfy 0 <= first <= second <= {size}", code="bad_tree_size"
-        )
+        raise Invalid(f"sizes must satisfy 0 <= first <= second <= {size}", code="bad_tree_size")
     hasher = hasher_of(db, settings)
     source = StoredTree(db)
     return ConsistencyProof(

@@ -93,9 +93,7 @@ class NodeSource(Protocol):
     def nodes(self, wanted: Iterable[NodeId]) -> dict[NodeId, bytes]: ...
 
 
-def _range_hash(
-    hasher: MerkleHasher, start: int, end: int, known: dict[NodeId, bytes]
-) -> bytes:
+def _range_hash(hasher: MerkleHasher, start: int, end: int, known: dict[NodeId, bytes]) -> bytes:
     """MTH(D[start:end]) from the complete subtrees covering it (right to left)."""
     ids = complete_subtrees(start, end)
     acc = known[ids[-1]]
@@ -104,9 +102,7 @@ def _range_hash(
     return acc
 
 
-def _fetch_ranges(
-    source: NodeSource, ranges: Sequence[tuple[int, int]]
-) -> dict[NodeId, bytes]:
+def _fetch_ranges(source: NodeSource, ranges: Sequence[tuple[int, int]]) -> dict[NodeId, bytes]:
     wanted: set[NodeId] = set()
     for start, end in ranges:
         wanted.update(complete_subtrees(start, end))
@@ -160,9 +156,7 @@ def consistency_ranges(old_size: int, new_size: int) -> list[tuple[int, int]]:
     return out
 
 
-def inclusion_proof(
-    source: NodeSource, hasher: MerkleHasher, index: int, size: int
-) -> list[bytes]:
+def inclusion_proof(source: NodeSource, hasher: MerkleHasher, index: int, size: int) -> list[bytes]:
     ranges = inclusion_ranges(index, size)
     known = _fetch_ranges(source, ranges)
     return [_range_hash(hasher, s, e, known) for s, e in ranges]
