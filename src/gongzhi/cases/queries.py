@@ -75,12 +75,13 @@ def page_number(value: int | str | None) -> int:
     return min(max(number, 1), 100_000)
 
 
-def _offset(number: int, size: int) -> int:
-    return (page_number(number) - 1) * size
+def _offset(number: int, size: int | None = None) -> int:
+    return (page_number(number) - 1) * (size or PAGE_SIZE)
 
 
-def page_of(rows: list[T], number: int, size: int = PAGE_SIZE) -> Page[T]:
+def page_of(rows: list[T], number: int, size: int | None = None) -> Page[T]:
     """Wrap ``size + 1`` fetched rows as a page (the extra row only says "more follow")."""
+    size = size or PAGE_SIZE
     return Page(rows[:size], page_number(number), len(rows) > size, size)
 
 
@@ -279,7 +280,7 @@ def list_cases(
 def own_cases_page(db: Session, principal: Principal, number: int = 1) -> Page[Case]:
     """The citizen's own reports, newest first, one page."""
     stmt = select(Case).where(Case.reporter_account_id == principal.account_id)
-    rows = list(db.scalars(_page(stmt, PAGE_SIZE + 1, _offset(number, PAGE_SIZE))))
+    rows = list(db.scalars(_page(stmt, PAGE_SIZE + 1, _offset(number))))
     return page_of(rows, number)
 
 
@@ -306,7 +307,7 @@ def triage_queue(
 
 
 def triage_page(db: Session, principal: Principal, number: int = 1) -> Page[Case]:
-    rows = triage_queue(db, principal, limit=PAGE_SIZE + 1, offset=_offset(number, PAGE_SIZE))
+    rows = triage_queue(db, principal, limit=PAGE_SIZE + 1, offset=_offset(number))
     return page_of(rows, number)
 
 
@@ -336,7 +337,7 @@ def department_inbox(
 
 def inbox_page(db: Session, department_id: int, number: int = 1) -> Page[Case]:
     rows = department_inbox(
-        db, department_id, limit=PAGE_SIZE + 1, offset=_offset(number, PAGE_SIZE)
+        db, department_id, limit=PAGE_SIZE + 1, offset=_offset(number)
     )
     return page_of(rows, number)
 
@@ -381,7 +382,7 @@ def overdue_page(
         .group_by(Case.id)
         .order_by(first_due, Case.id)
         .limit(PAGE_SIZE + 1)
-        .offset(_offset(number, PAGE_SIZE))
+        .offset(_offset(number))
     )
     ids = [row[0] for row in db.execute(ranked)]
     if not ids:
