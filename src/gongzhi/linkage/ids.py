@@ -1,0 +1,96 @@
+"""Identifier checks the linkage needs: citizen ID numbers (GB 11643) and unified social credit
+codes (GB 32100).
+
+The citizen ID check belongs to ``gongzhi.people.idcard``; this module uses it when it is
+installed and otherwise falls back to the same ISO 7064 MOD 11-2 rule, so the linkage can run
+(and be tested) on its own. Only :func:`is_valid_id` and :func:`id_to_18` are used from it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+
+_ID_WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))
+_ID_CHECK_CHARS = "10X98765432"
+_ID18 = re.compile(r"^\d{17}[\dX]$")
+_ID15 = re.compile(r"^\d{15}$")
+
+
+def _check_char_18(first17: str) -> str:
+    return _ID_CHECK_CHARS[sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS)) % 11]
+
+
+def _fallback_is_valid(id18: str) -> bool:
+    return bool(_ID18.match(id18)) and _check_char_18(id18[:17]) == id18[17]
+
+
+def _fallback_to_18(id15: str) -> str:
+    if not _ID15.match(id15):
+        raise ValueError(f"not a 15-digit ID number: {id15!r}")
+    # First-generation cards (1984-1999) held the birth year in two digits, all 19xx.
+    first17 = id15[:6] + "19" + id15[6:]
+    return first17 + _check_char_18(first17)
+
+
+def _load_checks() -> tuple[Callable[[str], bool], Callable[[str], str]]:
+    try:
+        from gongzhi.people.idcard import is_valid, to_18  # type: ignore[import-not-found]
+    except ImportError:
+        return _fallback_is_valid, _fallback_to_18
+    return is_valid, to_18
+
+
+is_valid_id, id_to_18 = _load_checks()
+
+
+def check_char(first17: str) -> str:
+    """The GB 11643 check character of the first 17 digits (used by the data generator)."""
+    return _check_char_18(first17)
+
+
+def clean_identifier(raw: str | None) -> str:
+    """Full-width digits and letters to ASCII, spaces and dashes dropped, upper case."""
+    if not raw:
+        return ""
+    text = unicodedata.normalize("NFKC", str(raw))
+    return re.sub(r"[\s\-]", "", text).upper()
+
+
+def normalise_id(raw: str | None) -> tuple[str | None, bool]:
+    """(18-character ID or None, whether its check character was verified).
+
+    A 15-digit first-generation number is converted to 18 characters but counts as not
+    verified: it has no check character, so a typo in it cannot be told from another person's
+    number (the linkage then treats it like an invalid one, as a possible typo). Anything that is not 18 characters of the right shape is kept only if it
+    has 18 characters, as an invalid ID that may still be a typo of a valid one.
+    """
+    text = clean_identifier(raw)
+    if not text:
+        return None, False
+    if _ID15.match(text):
+        return id_to_18(text), False
+    if len(text) != 18:
+        return None, False
+    return text, is_valid_id(text)
+
+
+# -- GB 32100 unified social credit code ------------------------------------------------------
+
+USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_USCC = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{18}$")
+
+
+def uscc_check_char(first17: str) -> str:
+    total = sum(USCC_CHARS.index(c) * w for c, w in zip(first17, _USCC_WEIGHTS))
+    return USCC_CHARS[(31 - total % 31) % 31]
+
+
+def normalise_uscc(raw: str | None) -> tuple[str | None, bool]:
+    """(18-character credit code or None, whether its GB 32100 check character is right)."""
+    text = clean_identifier(raw)
+    if len(text) != 18:
+        return None, False
+    return text, bool(_USCC.match(text)) and uscc_check_char(text[:17]) == text[17]
