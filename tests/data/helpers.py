@@ -110,7 +110,12 @@ def make_dataset(
     }
     return services.create_dataset(
         db,
-        DatasetSpec(code=code, standard=None if table_schema else standard, table_schema=table_schema, **values),
+        DatasetSpec(
+            code=code,
+            standard=None if table_schema else standard,
+            table_schema=table_schema,
+            **values,
+        ),
         actor=ACTOR,
     )
 

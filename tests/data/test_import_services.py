@@ -18,7 +18,9 @@ from tests.data.helpers import csv_bytes, import_bytes, make_dataset, person_row
 def _rows(db: Session, version: DatasetVersion) -> list[DatasetRow]:
     return list(
         db.scalars(
-            select(DatasetRow).where(DatasetRow.version_id == version.id).order_by(DatasetRow.row_number)
+            select(DatasetRow)
+            .where(DatasetRow.version_id == version.id)
+            .order_by(DatasetRow.row_number)
         )
     )
 
@@ -28,7 +30,12 @@ def test_a_clean_utf8_file_becomes_version_one(db: Session, settings: Any, tmp_p
     data = csv_bytes([person_row(i) for i in range(1, 6)])
     outcome = import_bytes(db, settings, dataset, tmp_path, data, as_of=date(2026, 11, 20))
     version = outcome.version
-    assert (version.number, version.rows_read, version.row_count, version.rows_rejected) == (1, 5, 5, 0)
+    assert (version.number, version.rows_read, version.row_count, version.rows_rejected) == (
+        1,
+        5,
+        5,
+        0,
+    )
     assert version.source_encoding == "utf-8"
     rows = _rows(db, version)
     assert [r.row_number for r in rows] == [2, 3, 4, 5, 6]

@@ -245,7 +245,6 @@ def run_import(
     contradicted_keys: set[int] = set()
     issues: list[tuple[int, str, str, str, bool, str | None]] = []
     batch: list[dict[str, Any]] = []
-    row_table = DatasetRow.__table__
     connection = db.connection()
     blind_index = provider.blind_index
     seal = provider.seal
@@ -262,7 +261,7 @@ def run_import(
 
     def flush_batch() -> None:
         if batch:
-            connection.execute(insert(row_table), batch)
+            connection.execute(insert(DatasetRow), batch)
             batch.clear()
         if on_progress is not None:
             on_progress(-1, table.size, tally.rows_read)
@@ -508,10 +507,9 @@ def store_issues(
     if not issues:
         return
     connection = db.connection()
-    table = ImportIssue.__table__
     for start in range(0, len(issues), BATCH_SIZE):
         connection.execute(
-            insert(table),
+            insert(ImportIssue),
             [
                 {
                     "job_id": job_id,

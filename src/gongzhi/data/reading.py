@@ -41,10 +41,7 @@ def detect_encoding(sample: bytes, *, complete: bool) -> str:
 
     ``complete`` says the sample is the whole file (a multi-byte character cut at the end of
     a partial sample is not an error)."""
-    if sample.startswith(codecs.BOM_UTF8):
-        encoding = "utf-8-sig"
-    else:
-        encoding = "utf-8"
+    encoding = "utf-8-sig" if sample.startswith(codecs.BOM_UTF8) else "utf-8"
     if b"\x00" in sample:
         raise refused(
             "文件含有空字节，不是文本文件（UTF-16 请另存为 UTF-8）/ "
@@ -118,7 +115,8 @@ class TableFile:
                     start = reader.line_num + 1
             except UnicodeDecodeError as exc:
                 raise refused(
-                    f"第 {start} 行附近的字节不是 {self.encoding} 编码，文件可能已损坏或混用了编码 / "
+                    f"第 {start} 行附近的字节不是 {self.encoding} 编码，"
+                    "文件可能已损坏或混用了编码 / "
                     f"bytes near row {start} are not {self.encoding}: damaged or mixed encodings",
                     f"encoding: {exc.reason} near row {start}",
                     code="bad_encoding",

@@ -329,7 +329,7 @@ def check(descriptor: Any) -> dict[str, Any]:
             code="invalid_schema",
             details=[{"reason": p} for p in found],
         )
-    return descriptor  # type: ignore[no-any-return]
+    return descriptor
 
 
 def compile_schema(descriptor: dict[str, Any]) -> CompiledSchema:
