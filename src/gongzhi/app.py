@@ -101,6 +101,8 @@ def _mount_routers(app: FastAPI) -> None:
     from gongzhi.cases import pages as cases_pages
     from gongzhi.cases import staff_pages as cases_staff_pages
     from gongzhi.cases import summons as cases_summons
+    from gongzhi.data import api as data_api
+    from gongzhi.data import pages as data_pages
     from gongzhi.notify import api as notify_api
     from gongzhi.notify import pages as notify_pages
     from gongzhi.org import api as org_api
@@ -131,6 +133,8 @@ def _mount_routers(app: FastAPI) -> None:
         open311,
         notify_api,
         notify_pages,
+        data_pages,
+        data_api,
         audit_api,
     ):
         app.include_router(module.router)

@@ -80,6 +80,7 @@ def _register_domains() -> None:
     from gongzhi.audit.cli import app as audit_app
     from gongzhi.cases.cli import app as cases_app
     from gongzhi.crypto.cli import app as keys_app
+    from gongzhi.data.cli import app as data_app
     from gongzhi.demo import app as demo_app
     from gongzhi.org.cli import app as org_app
     from gongzhi.regions.cli import app as regions_app
@@ -89,6 +90,7 @@ def _register_domains() -> None:
     app.add_typer(org_app, name="org", help="Departments, staff, responsibility list, calendar.")
     app.add_typer(accounts_app, name="accounts", help="Accounts, roles and second factors.")
     app.add_typer(cases_app, name="cases", help="Requests and events: intake, handling, clocks.")
+    app.add_typer(data_app, name="data", help="Data hub: catalogue, schemas, imports, versions.")
     app.add_typer(audit_app, name="audit", help="The verifiable audit log: verify, checkpoints.")
     app.add_typer(keys_app, name="keys", help="Keys: the key file, status, data-key rotation.")
     app.registered_commands.extend(demo_app.registered_commands)

@@ -45,6 +45,10 @@ class Permission(StrEnum):
     CASE_INDICATORS = "cases:indicator:read"  # 三率 and the other indicators
     CLASSIFIER_TRAIN = "cases:classifier:train"
     OPEN311_KEY_MANAGE = "cases:api_key:manage"
+    # data hub
+    DATA_CATALOGUE_READ = "data:catalogue:read"  # the catalogue, versions, quality reports
+    DATA_CATALOGUE_MANAGE = "data:catalogue:manage"  # create datasets, edit metadata, schemas
+    DATA_IMPORT = "data:dataset:import"  # upload a file as a new version
     # notifications
     NOTIFICATION_READ_OWN = "notify:notification:read_own"
     # web shell
@@ -107,9 +111,17 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         P.CASE_MERGE,
         P.CASE_INDICATORS,
     },
-    Role.LEADER: _STAFF_BASE | {P.CASE_INDICATORS},
+    Role.LEADER: _STAFF_BASE | {P.CASE_INDICATORS, P.DATA_CATALOGUE_READ},
     Role.DATA_OFFICER: _STAFF_BASE
-    | {P.REGION_IMPORT, P.GRID_MANAGE, P.CASE_INDICATORS, P.CLASSIFIER_TRAIN},
+    | {
+        P.REGION_IMPORT,
+        P.GRID_MANAGE,
+        P.CASE_INDICATORS,
+        P.CLASSIFIER_TRAIN,
+        P.DATA_CATALOGUE_READ,
+        P.DATA_CATALOGUE_MANAGE,
+        P.DATA_IMPORT,
+    },
     # System administrator: configuration, organisation and accounts; never audit records.
     Role.SYSTEM_ADMIN: _STAFF_BASE
     | {

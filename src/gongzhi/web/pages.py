@@ -64,6 +64,12 @@ STAFF_TILES: tuple[Tile, ...] = (
         ("/cases/summons/stats",),
     ),
     Tile(
+        N_("数据目录"),
+        N_("各部门数据集、导入和质量评分"),
+        Permission.DATA_CATALOGUE_READ,
+        ("/data",),
+    ),
+    Tile(
         N_("部门"),
         N_("县、乡两级部门及其管辖范围"),
         Permission.DEPARTMENT_READ,
