@@ -107,7 +107,17 @@ class SoftwareCryptoProvider:
 
     @property
     def material(self) -> KeyMaterial:
-        return self._material
+        """A copy of the key material (change it, then :meth:`save` it)."""
+        return KeyMaterial.from_json(self._material.to_json())
+
+    def save(self, material: KeyMaterial) -> None:
+        """Write ``material`` to the key file and use it from now on."""
+        if self._path is None:
+            raise CryptoError("this provider has no key file")
+        with self._lock:
+            keyfile.write(self._path, material)
+            self._install(KeyMaterial.from_json(material.to_json()))
+            self._mtime = self._file_mtime()
 
     @property
     def path(self) -> Path | None:

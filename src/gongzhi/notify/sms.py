@@ -7,13 +7,13 @@ A real provider (a carrier's or a cloud SMS API) is added as another class with 
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
 from gongzhi.config import Settings
+from gongzhi.crypto.masking import mask_phone  # one implementation, re-exported here
 
 log = logging.getLogger("gongzhi.notify.sms")
 
@@ -30,28 +30,6 @@ class SmsGateway(Protocol):
     def send(self, phone: str, text: str) -> str:
         """Send one message; return the provider's message id or raise SmsError."""
         ...
-
-
-_DIGITS = re.compile(r"\d")
-
-
-def mask_phone(phone: str | None) -> str:
-    """138****1999: the first three and last four digits, the rest hidden.
-
-    Short or odd numbers keep at most their last two digits, so that nothing identifying
-    reaches a log whatever was typed.
-    """
-    if not phone:
-        return ""
-    digits = "".join(_DIGITS.findall(phone))
-    for prefix in ("0086", "86"):  # the country code, written +86 or 0086
-        if len(digits) > 11 and digits.startswith(prefix):
-            digits = digits[len(prefix) :]
-    if len(digits) >= 11:
-        return f"{digits[:3]}****{digits[-4:]}"
-    if len(digits) >= 4:
-        return "*" * (len(digits) - 2) + digits[-2:]
-    return "*" * len(digits)
 
 
 @dataclass(frozen=True)
