@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     # Cases: the prefix of case numbers (AJ-20261128-0007) and how long a citizen may reopen.
     case_number_prefix: str = "AJ"
     case_reopen_days: int = 15
+    # 吹哨报到: how long a summoned department has to check in — wall-clock minutes for an
+    # emergency (the Pinggu pilot's 30), office hours otherwise. The clerk may set another
+    # limit on a summons.
+    summons_emergency_minutes: int = 30
+    summons_check_in_hours: float = 2.0
     # Citizens' photos, stored by content hash (SHA-256) under this directory.
     upload_dir: Path = PROJECT_ROOT / "var" / "uploads"
 

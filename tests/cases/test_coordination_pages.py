@@ -482,3 +482,22 @@ def test_overdue_pages_by_case(db: Session) -> None:
         if case.id in ours:
             assert len(clocks) >= 1 and all(c.due_at < utcnow() for c in clocks)
     assert ours & set(ids) or page.has_next
+
+
+def test_the_default_check_in_limits_come_from_the_settings(db: Session) -> None:
+    from datetime import UTC, datetime
+
+    from gongzhi.config import Settings
+
+    county = Settings(env="test", summons_emergency_minutes=20, summons_check_in_hours=1.0)
+    case = _fresh(db, _yuhua_case(db))
+    wednesday_nine = datetime(2026, 9, 16, 1, 0, tzinfo=UTC)  # 09:00 in Asia/Shanghai
+    with time_travel(wednesday_nine):
+        quick = summon(
+            db, case, departments=[MARKET], reason="emergency", actor=ACTOR, settings=county
+        )
+        office = summon(
+            db, case, departments=[MARKET], reason="beyond_power", actor=ACTOR, settings=county
+        )
+    assert quick.due_at == wednesday_nine + timedelta(minutes=20)
+    assert office.due_at == wednesday_nine + timedelta(hours=1)

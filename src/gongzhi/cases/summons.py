@@ -111,14 +111,12 @@ class CaseSummonsDepartment(Base):
 
 
 def default_limits(settings: Settings | None) -> tuple[timedelta, float]:
-    """The check-in limits a county configured (wall-clock minutes for an emergency, office
-    hours otherwise), or the Pinggu pilot's 30 minutes and 2 office hours."""
-    minutes = getattr(settings, "summons_emergency_minutes", None)
-    hours = getattr(settings, "summons_check_in_hours", None)
-    return (
-        timedelta(minutes=minutes) if minutes else EMERGENCY_CHECK_IN,
-        float(hours) if hours else CHECK_IN_WORKING_HOURS,
-    )
+    """The check-in limits a county configured (``GONGZHI_SUMMONS_EMERGENCY_MINUTES``,
+    ``GONGZHI_SUMMONS_CHECK_IN_HOURS``), or the Pinggu pilot's 30 minutes and 2 office hours
+    when no settings are at hand."""
+    if settings is None:
+        return EMERGENCY_CHECK_IN, CHECK_IN_WORKING_HOURS
+    return timedelta(minutes=settings.summons_emergency_minutes), settings.summons_check_in_hours
 
 
 def is_emergency(case: Case, reason: SummonsReason | str) -> bool:
