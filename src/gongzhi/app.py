@@ -206,6 +206,7 @@ _MULTIPART_ROOM = 256 * 1024
 
 def _upload_size_rules() -> list[SizeRule]:
     from gongzhi.cases.attachments import MAX_BYTES, MAX_PHOTOS
+    from gongzhi.data.runs import UPLOAD_LIMIT_BYTES
     from gongzhi.org.api import MAX_IMPORT_BYTES
 
     return [
@@ -213,6 +214,10 @@ def _upload_size_rules() -> list[SizeRule]:
         SizeRule(
             re.compile(r"(/api/v1)?/org/responsibilities/import"),
             MAX_IMPORT_BYTES + _MULTIPART_ROOM,
+        ),
+        SizeRule(
+            re.compile(r"(/api/v1)?/data/datasets/[^/]+/imports"),
+            UPLOAD_LIMIT_BYTES + _MULTIPART_ROOM,
         ),
     ]
 

@@ -34,10 +34,9 @@ from gongzhi.crypto import CryptoProvider
 from gongzhi.data import standardise as std
 from gongzhi.data.models import Dataset, DatasetRow, DatasetVersion, ImportIssue, ImportJob
 from gongzhi.data.quality import FieldTally, FileTally, scores
-from gongzhi.data.reading import TableFile
+from gongzhi.data.reading import ImportRefused, TableFile
 from gongzhi.data.tableschema import CellError, CompiledSchema, compile_schema, match_header
 from gongzhi.db import utcnow
-from gongzhi.errors import Invalid
 
 BATCH_SIZE = 5000
 PROGRESS_EVERY_ROWS = 2000
@@ -50,30 +49,6 @@ INDEX_ROW = "data.row"
 
 # (bytes read, bytes in the file, data rows read)
 ProgressCallback = Callable[[int, int, int], None]
-
-
-class ImportRefused(Invalid):
-    """The file yields no version; ``issues`` and ``quality`` still describe it."""
-
-    code = "import_refused"
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: str,
-        file_report: list[dict[str, Any]] | None = None,
-        issues: list[tuple[int, str, str, str, bool, str | None]] | None = None,
-        quality: dict[str, Any] | None = None,
-        rows_read: int = 0,
-        rows_rejected: int = 0,
-    ) -> None:
-        super().__init__(message, code=code, details=(file_report or [])[:200] or None)
-        self.file_report = file_report or []
-        self.issues = issues or []
-        self.quality = quality
-        self.rows_read = rows_read
-        self.rows_rejected = rows_rejected
 
 
 @dataclass

@@ -238,13 +238,12 @@ class VersionComparison:
 
 
 def _keys(db: Session, version_id: int) -> dict[str, str]:
-    return dict(
-        db.execute(
-            select(DatasetRow.row_key, DatasetRow.fingerprint).where(
-                DatasetRow.version_id == version_id
-            )
-        ).tuples()
+    rows = db.execute(
+        select(DatasetRow.row_key, DatasetRow.fingerprint).where(
+            DatasetRow.version_id == version_id
+        )
     )
+    return {key: fingerprint for key, fingerprint in rows}
 
 
 def row_values(provider: CryptoProvider, version_id: int, row: DatasetRow) -> dict[str, Any]:

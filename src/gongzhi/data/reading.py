@@ -24,8 +24,32 @@ XLSX_MAGIC = b"PK\x03\x04"
 Row = tuple[int, list[str]]
 
 
-def refused(message: str, reason: str, code: str = "file_rejected") -> Invalid:
-    return Invalid(message, code=code, details=[{"row": 0, "column": "", "reason": reason}])
+class ImportRefused(Invalid):
+    """The file yields no version; ``issues`` and ``quality`` still describe it."""
+
+    code = "import_refused"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str,
+        file_report: list[dict[str, Any]] | None = None,
+        issues: list[tuple[int, str, str, str, bool, str | None]] | None = None,
+        quality: dict[str, Any] | None = None,
+        rows_read: int = 0,
+        rows_rejected: int = 0,
+    ) -> None:
+        super().__init__(message, code=code, details=(file_report or [])[:200] or None)
+        self.file_report = file_report or []
+        self.issues = issues or []
+        self.quality = quality
+        self.rows_read = rows_read
+        self.rows_rejected = rows_rejected
+
+
+def refused(message: str, reason: str, code: str = "file_rejected") -> ImportRefused:
+    return ImportRefused(message, code=code, file_report=[{"column": "", "reason": reason}])
 
 
 def sha256_of(path: Path, chunk: int = 1 << 20) -> str:

@@ -110,16 +110,16 @@ def _cast_integer(text: str) -> int:
     try:
         return int(text)
     except ValueError:
-        raise CellError("type-error", f"不是整数 / not an integer: {text!r}") from None
+        raise CellError("type-error", f"不是整数 / not an integer") from None
 
 
 def _cast_number(text: str) -> float | int:
     try:
         value = Decimal(text.replace(",", ""))
     except InvalidOperation:
-        raise CellError("type-error", f"不是数字 / not a number: {text!r}") from None
+        raise CellError("type-error", f"不是数字 / not a number") from None
     if not value.is_finite():
-        raise CellError("type-error", f"不是有限数字 / not a finite number: {text!r}")
+        raise CellError("type-error", f"不是有限数字 / not a finite number")
     return int(value) if value == value.to_integral_value() else float(value)
 
 
@@ -128,13 +128,13 @@ def _cast_boolean(text: str) -> bool:
         return True
     if text in FALSE_VALUES:
         return False
-    raise CellError("type-error", f"不是“是/否” / not a boolean: {text!r}")
+    raise CellError("type-error", f"不是“是/否” / not a boolean")
 
 
 def _cast_year(text: str) -> int:
     if len(text) == 4 and text.isdigit():
         return int(text)
-    raise CellError("type-error", f"不是年份 / not a year: {text!r}")
+    raise CellError("type-error", f"不是年份 / not a year")
 
 
 def _date_caster(fmt: str) -> Callable[[str], str]:
@@ -174,14 +174,14 @@ def _date_caster(fmt: str) -> Callable[[str], str]:
 
 
 def _fail(text: str) -> str:
-    raise CellError("type-error", f"不是有效日期 / not a valid date: {text!r}")
+    raise CellError("type-error", f"不是有效日期 / not a valid date")
 
 
 def _cast_datetime(text: str) -> str:
     try:
         return datetime.fromisoformat(text.replace(" ", "T")).isoformat()
     except ValueError:
-        raise CellError("type-error", f"不是有效时间 / not a valid datetime: {text!r}") from None
+        raise CellError("type-error", f"不是有效时间 / not a valid datetime") from None
 
 
 def _caster(type_: str, fmt: str) -> Callable[[str], Any]:
@@ -210,9 +210,7 @@ def _constraint_checks(type_: str, constraints: dict[str, Any]) -> list[Callable
 
         def pattern(value: Any, text: str) -> None:
             if regex.fullmatch(text) is None:
-                raise CellError(
-                    "constraint-error", f"格式不符 / does not match the pattern: {text!r}"
-                )
+                raise CellError("constraint-error", f"格式不符 / does not match the pattern")
 
         checks.append(pattern)
     if "enum" in constraints:
@@ -221,9 +219,7 @@ def _constraint_checks(type_: str, constraints: dict[str, Any]) -> list[Callable
 
         def enum(value: Any, text: str) -> None:
             if text not in allowed:
-                raise CellError(
-                    "constraint-error", f"须为 {shown} 之一 / not an allowed value: {text!r}"
-                )
+                raise CellError("constraint-error", f"须为 {shown} 之一 / not an allowed value")
 
         checks.append(enum)
     if "minLength" in constraints or "maxLength" in constraints:
@@ -234,7 +230,7 @@ def _constraint_checks(type_: str, constraints: dict[str, Any]) -> list[Callable
             if not low <= len(text) <= high:
                 raise CellError(
                     "constraint-error",
-                    f"长度须在 {low}–{high} 之间 / length must be {low}–{high}: {text!r}",
+                    f"长度须在 {low}–{high} 之间 / length must be {low}–{high}",
                 )
 
         checks.append(length)
@@ -251,7 +247,7 @@ def _constraint_checks(type_: str, constraints: dict[str, Any]) -> list[Callable
             ):
                 raise CellError(
                     "constraint-error",
-                    f"超出范围 {minimum}–{maximum} / out of range: {text!r}",
+                    f"超出范围 {minimum}–{maximum} / out of range",
                 )
 
         checks.append(bounds)
@@ -386,7 +382,7 @@ def match_header(
         index = lookup.get(key)
         if index is None:
             report.append(
-                {"column": title, "reason": "多余的列（表结构中没有）/ unexpected column"}
+                {"column": title, "reason": "多余的列（表结构中没有） / unexpected column"}
             )
         elif positions[index] != -1:
             report.append({"column": title, "reason": "重复的列 / duplicate column"})
