@@ -5,6 +5,7 @@ from gongzhi.cases import classify as classifier_models  # noqa: F401  (classifi
 from gongzhi.cases import duplicates as duplicates_models  # noqa: F401  (merges, supporters)
 from gongzhi.cases import models as cases_models  # noqa: F401
 from gongzhi.cases import open311 as open311_models  # noqa: F401  (the API key table)
+from gongzhi.cases import rollup_models  # noqa: F401  (the indicators' daily roll-up)
 from gongzhi.cases import summons as summons_models  # noqa: F401  (case_summons, …)
 from gongzhi.data import models as data_models  # noqa: F401
 from gongzhi.notify import models as notify_models  # noqa: F401

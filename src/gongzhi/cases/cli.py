@@ -212,3 +212,72 @@ def classifier_report() -> None:
         if m.get("source"):
             table.add_row("source", str(m["source"]))
     console.print(table)
+
+
+# -- the indicators' daily roll-up -------------------------------------------------------------
+
+
+def _rollup_session_factory():
+    # A session factory on the configured database, behind a name the tests replace
+    from gongzhi.config import get_settings
+    from gongzhi.db import make_engine, make_session_factory
+
+    return make_session_factory(make_engine(get_settings().database_url))
+
+
+def _rollup_date(value: str, option: str) -> Any:
+    from datetime import date
+
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        raise typer.BadParameter(f"not a date (YYYY-MM-DD): {value}", param_hint=option) from None
+
+
+@app.command("rollup")
+def rollup(
+    start: str = typer.Option("", "--from", help="First local day (default: the first case's)."),
+    end: str = typer.Option("", "--to", help="Last local day, inclusive (default: yesterday)."),
+) -> None:
+    """Build (or rebuild) the daily roll-up of the case indicators over the cases' history:
+    every finished local day from --from to --to, one committed day at a time."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from gongzhi.cases.rollup import build_day, days_to_build
+    from gongzhi.config import get_settings
+    from gongzhi.db import session_scope
+
+    settings = get_settings()
+    first, last = _rollup_date(start, "--from"), _rollup_date(end, "--to")
+    console = Console(width=200)
+    factory = _rollup_session_factory()
+    with session_scope(factory, write=False) as db:
+        days = days_to_build(db, settings=settings, first=first, last=last)
+    if not days:
+        console.print("no finished day to roll up (no cases yet, or --from after yesterday)")
+        return
+    rows = 0
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task("rolling up", total=len(days))
+        for day in days:
+            # One day per unit of work: a long build never holds the write lock for long.
+            with session_scope(factory) as db:
+                rows += build_day(db, day, settings=settings)
+            progress.update(task, advance=1, description=f"rolled up {day.isoformat()}")
+    console.print(
+        f"rolled up {len(days)} day(s), {days[0].isoformat()} … {days[-1].isoformat()}: "
+        f"{rows} row(s)"
+    )

@@ -208,10 +208,23 @@ def _check_period(start: datetime, end: datetime) -> None:
 # -- the fast computation over the case tables -----------------------------------------------
 
 
-def _case_key(by: str) -> Any:
-    if by == "department":
-        return Case.lead_department_id
-    return func.substr(Case.region_code, 1, VILLAGE_PREFIX)
+# What the live queries group by: the raw keys of ``by=department`` (the department), of
+# ``by=township``/``by=urban_rural`` (the village), or both the department and the case's
+# full place (what the roll-up stores; see ``cases/rollup.py``).
+LiveGroup = Literal["department", "place", "rollup"]
+
+
+def _live_keys(group: LiveGroup) -> tuple[list[Any], list[Any]]:
+    """(keys of the per-case indicators, keys of the per-dispatch indicators)."""
+    if group == "department":
+        return [Case.lead_department_id], [CaseAssignment.department_id]
+    if group == "place":
+        village = func.substr(Case.region_code, 1, VILLAGE_PREFIX)
+        return [village], [village]
+    return (
+        [Case.lead_department_id, Case.region_code],
+        [CaseAssignment.department_id, Case.region_code],
+    )
 
 
 def _hits(condition: ColumnElement[bool]) -> Any:
@@ -219,17 +232,56 @@ def _hits(condition: ColumnElement[bool]) -> Any:
 
 
 def compute(
-    db: Session, *, by: str, start: datetime, end: datetime, scope: Scope | None = None
+    db: Session,
+    *,
+    by: str,
+    start: datetime,
+    end: datetime,
+    scope: Scope | None = None,
+    use_rollup: bool = True,
 ) -> IndicatorTable:
-    """The indicators from the case tables: five grouped queries, each over one index."""
+    """The indicators of ``[start, end)``: the daily roll-up's counts for the whole days it
+    holds and may use (``cases/rollup.py`` decides), the case tables for the rest (partial
+    days at the edges, today, days not rolled up yet or changed since). ``use_rollup=False``
+    reads only the case tables; both give the same figures."""
     _check_dimension(by)
     _check_period(start, end)
-    where = (scope or Scope()).clause()
-    key = _case_key(by)
+    sc = scope or Scope()
     raw: dict[RawKey, Tally] = defaultdict(Tally)
+    spans = [(start, end)]
+    if use_rollup:
+        # Imported here: the roll-up is built with this module's live queries.
+        from gongzhi.cases import rollup
 
+        spans = rollup.add_rolled_counts(db, raw, by=by, start=start, end=end, scope=sc)
+    group: LiveGroup = "department" if by == "department" else "place"
+    for lower, upper in spans:
+        for key, indicator, numerator, denominator in count_live(
+            db, group=group, start=lower, end=upper, where=sc.clause()
+        ):
+            raw[key].add_counts(indicator, numerator, denominator)
+    return _fold(db, by, start, end, raw)
+
+
+def count_live(
+    db: Session,
+    *,
+    group: LiveGroup,
+    start: datetime,
+    end: datetime,
+    where: ColumnElement[bool] | None = None,
+) -> Iterator[tuple[Any, str, int, int]]:
+    """``(key, indicator, numerator, denominator)`` of the events in ``[start, end)``, from
+    the case tables: five grouped queries, each over one index of migration 0011. ``key``
+    is the raw key of ``group`` (a tuple ``(department, region_code)`` for ``"rollup"``)."""
+    where = true() if where is None else where
+    case_keys, assignment_keys = _live_keys(group)
+
+    def key_of(row: Sequence[Any]) -> Any:
+        return tuple(row[: len(case_keys)]) if len(case_keys) > 1 else row[0]
+
+    n = len(case_keys)
     # Response and return, per lead assignment (each dispatch to a department).
-    assignment_key = CaseAssignment.department_id if by == "department" else key
     accept_clock = and_(
         CaseClock.case_id == CaseAssignment.case_id,
         CaseClock.kind == ClockKind.ACCEPT.value,
@@ -237,7 +289,7 @@ def compute(
     )
     stmt = (
         select(
-            assignment_key,
+            *assignment_keys,
             func.count(),
             _hits(
                 and_(
@@ -256,15 +308,16 @@ def compute(
             CaseAssignment.assigned_at < end,
             where,
         )
-        .group_by(assignment_key)
+        .group_by(*assignment_keys)
     )
-    for k, dispatched, responded, returned in db.execute(stmt):
-        raw[k].add_counts("response", responded, dispatched)
-        raw[k].add_counts("return", returned, dispatched)
+    for row in db.execute(stmt):
+        dispatched, responded, returned = row[n:]
+        yield key_of(row), "response", responded, dispatched
+        yield key_of(row), "return", returned, dispatched
 
     # Resolution: cases (still) closed in the period, duplicates and withdrawals left out.
     stmt = (
-        select(key, func.count(), _hits(Case.outcome == Outcome.RESOLVED.value))
+        select(*case_keys, func.count(), _hits(Case.outcome == Outcome.RESOLVED.value))
         .where(
             Case.closed_at >= start,
             Case.closed_at < end,
@@ -272,24 +325,26 @@ def compute(
             Case.outcome.not_in(NOT_HANDLED),
             where,
         )
-        .group_by(key)
+        .group_by(*case_keys)
     )
-    for k, closed, resolved in db.execute(stmt):
-        raw[k].add_counts("resolution", resolved, closed)
+    for row in db.execute(stmt):
+        closed, resolved = row[n:]
+        yield key_of(row), "resolution", resolved, closed
 
     # Satisfaction: ratings given in the period.
     stmt = (
-        select(key, func.count(), _hits(Case.rating >= SATISFIED_MIN))
+        select(*case_keys, func.count(), _hits(Case.rating >= SATISFIED_MIN))
         .where(Case.rated_at >= start, Case.rated_at < end, Case.rating.is_not(None), where)
-        .group_by(key)
+        .group_by(*case_keys)
     )
-    for k, rated, satisfied in db.execute(stmt):
-        raw[k].add_counts("satisfaction", satisfied, rated)
+    for row in db.execute(stmt):
+        rated, satisfied = row[n:]
+        yield key_of(row), "satisfaction", satisfied, rated
 
     # On-time closure: feedback deadlines falling in the period, met or not.
     stmt = (
         select(
-            key,
+            *case_keys,
             func.count(),
             _hits(
                 and_(CaseClock.stopped_at.is_not(None), CaseClock.stopped_at <= CaseClock.due_at)
@@ -303,14 +358,15 @@ def compute(
             CaseClock.due_at < end,
             where,
         )
-        .group_by(key)
+        .group_by(*case_keys)
     )
-    for k, due, met in db.execute(stmt):
-        raw[k].add_counts("on_time", met, due)
+    for row in db.execute(stmt):
+        due, met = row[n:]
+        yield key_of(row), "on_time", met, due
 
     # Rework: on-site verifications in the period, failed ones.
     stmt = (
-        select(key, func.count(), _hits(CaseEvent.kind == "rework"))
+        select(*case_keys, func.count(), _hits(CaseEvent.kind == "rework"))
         .select_from(CaseEvent)
         .join(Case, Case.id == CaseEvent.case_id)
         .where(
@@ -319,12 +375,11 @@ def compute(
             CaseEvent.at < end,
             where,
         )
-        .group_by(key)
+        .group_by(*case_keys)
     )
-    for k, verified, failed in db.execute(stmt):
-        raw[k].add_counts("rework", failed, verified)
-
-    return _fold(db, by, start, end, raw)
+    for row in db.execute(stmt):
+        verified, failed = row[n:]
+        yield key_of(row), "rework", failed, verified
 
 
 # -- the same figures from the audit log alone ------------------------------------------------

@@ -1,0 +1,497 @@
+"""The daily roll-up of the case indicators: per local day, the numerators and denominators
+of every indicator, so that a long period is a sum over a few hundred rows per day instead of
+a scan of every case event in it.
+
+How ``compute`` uses it (:func:`add_rolled_counts`): the whole days of the period that are
+rolled up and *fresh* come from ``case_indicator_rollup``; everything else — the partial days
+at the edges, today, days not rolled up yet, days that may have changed since — is counted
+from the case tables as before. The figures are the same either way (tests/cases/
+test_indicator_rollup.py checks it against the live computation).
+
+When a rolled-up day may be stale
+---------------------------------
+
+A day's counts depend on the case rows whose indicator events fall on that day (dispatches,
+closings, ratings, feedback deadlines, verifications) and on those cases' lead department and
+place, all of which later changes can alter: a rating days after closing, a reopening (the
+closing and the rating are taken back), a return, a re-routing, waiting for the citizen
+(the deadlines move). The rule rests on three facts of the case services:
+
+1. Every change to a case stamps ``service_case.updated_at`` (``services._touch`` or the
+   sign-off's conditional UPDATE; any ORM update of the row does too, through the column's
+   ``onupdate``), with the services' clock (``gongzhi.db.utcnow``), which the roll-up uses too.
+2. Every event that can be taken back or moved leaves a trace in the case's own rows: the
+   days a case's events fall on *now* are those of its lead assignments, its closing, its
+   rating and its feedback deadlines; the days they fell on *before* a change are among
+   those and the days of its timeline entries (a closing or rating that a reopening or
+   unmerging took back has its timeline entry, stamped at the same moment), plus, for a
+   feedback clock that has ever been paused (or stopped by a merge and restarted), any day
+   from its start to the later of its deadline and the case's last change (a resumed clock's
+   earlier deadline lay in between).
+3. A case-changing transaction lasts less than :data:`CHANGE_MARGIN`, so a change stamped
+   at ``t`` is committed (visible) by ``t + CHANGE_MARGIN``.
+
+Each rolled-up day keeps ``checked_at``: its counts reflect every case change stamped before
+``checked_at - CHANGE_MARGIN``. A day is **stale** if some case stamped after that moment
+touches the day (by fact 2). Stale days are never read from the roll-up; ``compute`` counts
+them from the case tables, and the ``cases.rollup_indicators`` job rolls them up again.
+
+The job (:func:`refresh`, every five minutes) finds the cases changed since the oldest
+``checked_at`` minus the margin through the ``updated_at`` index, rolls up again the days
+they make stale and the days finished since the last run, and moves every other day's
+``checked_at`` forward to the run's start. Only finished local days (ending before now) are
+rolled up: today is always counted live.
+
+Rows written around the services (bulk imports, hand-made SQL) are not seen by this rule:
+after such a load, run ``gongzhi cases rollup --from … --to …`` for the days it touched.
+
+Readers whose scope is finer than a grain (a village scope asking by department, a grid
+cell scope) get the live computation: the department grain keeps townships, the place grain
+villages.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, delete, false, func, insert, or_, select, text, true, update
+from sqlalchemy.orm import Session
+
+from gongzhi.cases.indicators import VILLAGE_PREFIX, RawKey, Scope, Tally, count_live
+from gongzhi.cases.models import (
+    AssignmentRole,
+    Case,
+    CaseAssignment,
+    CaseClock,
+    CaseEvent,
+    ClockKind,
+)
+from gongzhi.cases.rollup_models import (
+    GRAIN_DEPARTMENT,
+    GRAIN_PLACE,
+    CaseIndicatorDay,
+    CaseIndicatorRollup,
+)
+from gongzhi.config import Settings
+from gongzhi.db import utcnow
+from gongzhi.regions.codes import level_of, prefix
+
+# The longest a transaction that changes cases may take between stamping ``updated_at`` and
+# committing (fact 3 above). Web requests take milliseconds; the margin also absorbs small
+# clock differences between application processes.
+CHANGE_MARGIN = timedelta(minutes=5)
+# At most this many changed cases are looked at when a query decides which days are fresh;
+# beyond that, the days checked before the oldest of them count as stale (a job that has
+# not run for a long while makes the query slower, never wrong).
+QUERY_CHANGE_LIMIT = 2_000
+# The job looks at up to this many changed cases per run, and rolls up at most
+# ``JOB_DAY_LIMIT`` days per run (the rest in the next runs).
+JOB_CHANGE_LIMIT = 50_000
+JOB_DAY_LIMIT = 62
+# Scope prefixes (significant digits) each grain can answer exactly.
+GRAIN_SCOPE_DIGITS = {GRAIN_DEPARTMENT: 9, GRAIN_PLACE: 12}
+# PostgreSQL advisory lock key of the roll-up writers (job and command): one at a time.
+LOCK_KEY = 0x67_7A_72_75
+
+# indicator -> (numerator column, denominator column) of case_indicator_rollup
+COLUMNS: dict[str, tuple[str, str]] = {
+    "response": ("responded", "dispatched"),
+    "return": ("returned", "dispatched"),
+    "resolution": ("resolved", "closed"),
+    "satisfaction": ("satisfied", "rated"),
+    "on_time": ("met", "due"),
+    "rework": ("reworked", "verified"),
+}
+COUNT_COLUMNS: tuple[str, ...] = (
+    "dispatched",
+    "responded",
+    "returned",
+    "closed",
+    "resolved",
+    "rated",
+    "satisfied",
+    "due",
+    "met",
+    "verified",
+    "reworked",
+)
+
+
+class DayRow(NamedTuple):
+    day: date
+    starts_at: datetime
+    ends_at: datetime
+    checked_at: datetime
+
+
+# -- keys --------------------------------------------------------------------------------------
+
+
+def township_key(region_code: str | None) -> str | None:
+    """The department grain's place: the township of a place at township level or below, the
+    place itself above it. Scopes down to township level select the same cases by it."""
+    if region_code is None:
+        return None
+    level = level_of(region_code)
+    if level is not None and level >= 4:
+        return region_code[:9] + "000"
+    return region_code
+
+
+def _grain(by: str) -> str:
+    return GRAIN_DEPARTMENT if by == "department" else GRAIN_PLACE
+
+
+def answers(scope: Scope, grain: str) -> bool:
+    """Whether the grain's rows select exactly the cases the scope admits."""
+    if scope.regions is None:
+        return True
+    for code in scope.regions:
+        if level_of(code) is None or len(prefix(code)) > GRAIN_SCOPE_DIGITS[grain]:
+            return False
+    return True
+
+
+def _scope_clause(scope: Scope) -> ColumnElement[bool]:
+    column = CaseIndicatorRollup.region_code
+    if scope.regions is None:
+        return true()
+    clauses: list[ColumnElement[bool]] = []
+    for code in scope.regions:
+        low = prefix(code)
+        clauses.append(column.between(low, low.ljust(15, "9")))
+    if scope.include_unplaced:
+        clauses.append(column.is_(None))
+    return or_(*clauses) if clauses else false()
+
+
+# -- days --------------------------------------------------------------------------------------
+
+
+def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    return (
+        datetime.combine(day, time(), tzinfo=tz),
+        datetime.combine(day + timedelta(days=1), time(), tzinfo=tz),
+    )
+
+
+def last_finished_day(now: datetime, tz: ZoneInfo) -> date:
+    """The last local day that has ended by ``now`` (yesterday)."""
+    return now.astimezone(tz).date() - timedelta(days=1)
+
+
+def first_case_day(db: Session, tz: ZoneInfo) -> date | None:
+    first = db.scalar(select(func.min(Case.created_at)))
+    return first.astimezone(tz).date() if first is not None else None
+
+
+class _DayIndex:
+    """Which rolled-up days an instant or a stretch of time falls on."""
+
+    def __init__(self, days: Sequence[DayRow]) -> None:
+        self.days = sorted(days, key=lambda d: d.starts_at)
+        self.starts = [d.starts_at for d in self.days]
+
+    def at(self, moment: datetime | None) -> DayRow | None:
+        if moment is None:
+            return None
+        i = bisect_right(self.starts, moment) - 1
+        if i >= 0 and moment < self.days[i].ends_at:
+            return self.days[i]
+        return None
+
+    def between(self, first: datetime, last: datetime) -> Iterable[DayRow]:
+        i = max(0, bisect_right(self.starts, first) - 1)
+        while i < len(self.days) and self.days[i].starts_at <= last:
+            if self.days[i].ends_at > first:
+                yield self.days[i]
+            i += 1
+
+
+# -- which days are stale ----------------------------------------------------------------------
+
+
+def _chunks(items: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def stale_days(db: Session, days: Sequence[DayRow], *, limit: int) -> set[date]:
+    """The days among ``days`` whose counts a case change may have made wrong (the rule in the
+    module's docstring). Looks at no more than ``limit`` changed cases."""
+    if not days:
+        return set()
+    since = min(d.checked_at for d in days) - CHANGE_MARGIN
+    changed = db.execute(
+        select(Case.id, Case.updated_at, Case.closed_at, Case.rated_at)
+        .where(Case.updated_at > since)
+        .order_by(Case.updated_at.desc())
+        .limit(limit + 1)
+    ).all()
+    stale: set[date] = set()
+    if len(changed) > limit:
+        changed = changed[:limit]
+        # Every change stamped after ``cutoff`` is among those read; a day that needs older
+        # ones checked is taken as stale.
+        cutoff = changed[-1].updated_at
+        stale = {d.day for d in days if d.checked_at - CHANGE_MARGIN < cutoff}
+    if not changed:
+        return stale
+    index = _DayIndex(days)
+    checked = {d.day: d.checked_at for d in days}
+    updated = {c.id: c.updated_at for c in changed}
+
+    def touch(case_id: int, day: DayRow | None) -> None:
+        if day is not None and updated[case_id] > checked[day.day] - CHANGE_MARGIN:
+            stale.add(day.day)
+
+    for c in changed:
+        touch(c.id, index.at(c.closed_at))
+        touch(c.id, index.at(c.rated_at))
+    ids = list(updated)
+    for chunk in _chunks(ids):
+        for case_id, at in db.execute(
+            select(CaseAssignment.case_id, CaseAssignment.assigned_at).where(
+                CaseAssignment.case_id.in_(chunk),
+                CaseAssignment.role == AssignmentRole.LEAD.value,
+            )
+        ):
+            touch(case_id, index.at(at))
+        for case_id, at in db.execute(
+            select(CaseEvent.case_id, CaseEvent.at).where(CaseEvent.case_id.in_(chunk))
+        ):
+            touch(case_id, index.at(at))
+        for case_id, started_at, due_at, paused_at, paused_seconds in db.execute(
+            select(
+                CaseClock.case_id,
+                CaseClock.started_at,
+                CaseClock.due_at,
+                CaseClock.paused_at,
+                CaseClock.paused_seconds,
+            ).where(CaseClock.case_id.in_(chunk), CaseClock.kind == ClockKind.FEEDBACK.value)
+        ):
+            touch(case_id, index.at(due_at))
+            if paused_at is not None or paused_seconds:
+                # Resuming (or unmerging) moved the deadline: the earlier one lay between
+                # the clock's start and the later of its deadline and this change.
+                for day in index.between(started_at, max(due_at, updated[case_id])):
+                    touch(case_id, day)
+    return stale
+
+
+# -- reading -----------------------------------------------------------------------------------
+
+
+def add_rolled_counts(
+    db: Session,
+    raw: dict[RawKey, Tally],
+    *,
+    by: str,
+    start: datetime,
+    end: datetime,
+    scope: Scope,
+) -> list[tuple[datetime, datetime]]:
+    """Add to ``raw`` the roll-up's counts of the fresh rolled-up days inside
+    ``[start, end)``; return the stretches of the period left to count live."""
+    grain = _grain(by)
+    if not answers(scope, grain):
+        return [(start, end)]
+    days = [
+        DayRow(*row)
+        for row in db.execute(
+            select(
+                CaseIndicatorDay.day,
+                CaseIndicatorDay.starts_at,
+                CaseIndicatorDay.ends_at,
+                CaseIndicatorDay.checked_at,
+            )
+            .where(CaseIndicatorDay.starts_at >= start, CaseIndicatorDay.ends_at <= end)
+            .order_by(CaseIndicatorDay.starts_at)
+        )
+    ]
+    stale = stale_days(db, days, limit=QUERY_CHANGE_LIMIT)
+    usable = [d for d in days if d.day not in stale]
+    if not usable:
+        return [(start, end)]
+    key = (
+        CaseIndicatorRollup.department_id
+        if grain == GRAIN_DEPARTMENT
+        else CaseIndicatorRollup.region_code
+    )
+    sums = [func.sum(getattr(CaseIndicatorRollup, c)) for c in COUNT_COLUMNS]
+    # The days are named one by one (not as a range): a day the job rolls up while this runs
+    # is counted live here and must not be read from the table as well.
+    stmt = (
+        select(key, *sums)
+        .where(
+            CaseIndicatorRollup.grain == grain,
+            CaseIndicatorRollup.day.in_([d.day for d in usable]),
+            _scope_clause(scope),
+        )
+        .group_by(key)
+    )
+    for row in db.execute(stmt):
+        counts = dict(zip(COUNT_COLUMNS, row[1:], strict=True))
+        tally = raw[row[0]]
+        for indicator, (numerator, denominator) in COLUMNS.items():
+            tally.add_counts(indicator, counts[numerator], counts[denominator])
+    spans: list[tuple[datetime, datetime]] = []
+    cursor = start
+    for d in usable:
+        if d.starts_at > cursor:
+            spans.append((cursor, d.starts_at))
+        cursor = d.ends_at
+    if cursor < end:
+        spans.append((cursor, end))
+    return spans
+
+
+# -- writing -----------------------------------------------------------------------------------
+
+
+def _lock(db: Session, *, wait: bool) -> bool:
+    """One roll-up writer at a time (PostgreSQL: a transaction-level advisory lock; SQLite's
+    write transactions are serialised already)."""
+    if db.get_bind().dialect.name != "postgresql":
+        return True
+    if wait:
+        db.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
+        return True
+    return bool(db.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": LOCK_KEY}))
+
+
+def roll_day(db: Session, day: date, tz: ZoneInfo, *, now: datetime) -> int:
+    """Count one local day from the case tables into the roll-up (replacing what it held);
+    returns the number of rows written."""
+    starts_at, ends_at = day_bounds(day, tz)
+    rows: dict[tuple[str, int | None, str | None], dict[str, int]] = defaultdict(
+        lambda: dict.fromkeys(COUNT_COLUMNS, 0)
+    )
+    for (department_id, region_code), indicator, numerator, denominator in count_live(
+        db, group="rollup", start=starts_at, end=ends_at
+    ):
+        num_col, den_col = COLUMNS[indicator]
+        village = region_code[:VILLAGE_PREFIX] if region_code is not None else None
+        for grain_key in (
+            (GRAIN_DEPARTMENT, department_id, township_key(region_code)),
+            (GRAIN_PLACE, None, village),
+        ):
+            row = rows[grain_key]
+            row[num_col] += int(numerator or 0)
+            if indicator != "return":  # response and return share the dispatches
+                row[den_col] += int(denominator or 0)
+    db.execute(delete(CaseIndicatorRollup).where(CaseIndicatorRollup.day == day))
+    record = db.get(CaseIndicatorDay, day)
+    if record is None:
+        db.add(
+            CaseIndicatorDay(
+                day=day, starts_at=starts_at, ends_at=ends_at, rolled_at=now, checked_at=now
+            )
+        )
+    else:
+        record.starts_at, record.ends_at = starts_at, ends_at
+        record.rolled_at = record.checked_at = now
+    db.flush()
+    values = [
+        {"day": day, "grain": g, "department_id": dept, "region_code": region, **counts}
+        for (g, dept, region), counts in rows.items()
+        if any(counts.values())
+    ]
+    if values:
+        db.execute(insert(CaseIndicatorRollup), values)
+    return len(values)
+
+
+def _days(db: Session) -> list[DayRow]:
+    return [
+        DayRow(*row)
+        for row in db.execute(
+            select(
+                CaseIndicatorDay.day,
+                CaseIndicatorDay.starts_at,
+                CaseIndicatorDay.ends_at,
+                CaseIndicatorDay.checked_at,
+            )
+        )
+    ]
+
+
+@dataclass
+class RefreshReport:
+    stale: int = 0
+    new: int = 0
+    left: int = 0
+    skipped: bool = False
+
+    @property
+    def rolled(self) -> int:
+        return self.stale + self.new
+
+
+def refresh(
+    db: Session,
+    *,
+    settings: Settings,
+    now: datetime | None = None,
+    day_limit: int = JOB_DAY_LIMIT,
+) -> RefreshReport:
+    """The job's run: roll up again the stale days, then the finished days not rolled up
+    yet (oldest first), at most ``day_limit`` in all; every other day is checked as of
+    ``now``. Another writer at work (PostgreSQL): nothing is done this time."""
+    moment = now or utcnow()
+    if not _lock(db, wait=False):
+        return RefreshReport(skipped=True)
+    tz = ZoneInfo(settings.timezone)
+    days = _days(db)
+    stale = sorted(stale_days(db, days, limit=JOB_CHANGE_LIMIT))
+    todo = stale[:day_limit]
+    left = stale[day_limit:]
+    known = {d.day for d in days}
+    new: list[date] = []
+    first = first_case_day(db, tz)
+    if first is not None:
+        day, last = first, last_finished_day(moment, tz)
+        while day <= last and len(todo) + len(new) < day_limit:
+            if day not in known:
+                new.append(day)
+            day += timedelta(days=1)
+    # Days that no change touches are up to date as of this run; those left stale are not.
+    advance = update(CaseIndicatorDay).where(CaseIndicatorDay.checked_at < moment)
+    if left:
+        advance = advance.where(CaseIndicatorDay.day.not_in(left))
+    db.execute(advance.values(checked_at=moment))
+    for day in todo + new:
+        roll_day(db, day, tz, now=moment)
+    db.flush()
+    return RefreshReport(stale=len(todo), new=len(new), left=len(left))
+
+
+def days_to_build(
+    db: Session,
+    *,
+    settings: Settings,
+    first: date | None = None,
+    last: date | None = None,
+    now: datetime | None = None,
+) -> list[date]:
+    """The local days from ``first`` to ``last`` (default: from the first case's day to
+    yesterday) that can be rolled up: finished days only."""
+    tz = ZoneInfo(settings.timezone)
+    finished = last_finished_day(now or utcnow(), tz)
+    start = first or first_case_day(db, tz)
+    if start is None:
+        return []
+    end = min(last or finished, finished)
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def build_day(db: Session, day: date, *, settings: Settings, now: datetime | None = None) -> int:
+    """Roll up one day for the command and the benchmark (waits for another writer)."""
+    _lock(db, wait=True)
+    return roll_day(db, day, ZoneInfo(settings.timezone), now=now or utcnow())
