@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, insert, null, or_, select, text, update
+from sqlalchemy import func, insert, null, select, text, update
 from sqlalchemy.orm import Session
 
 from gongzhi.audit import merkle
@@ -97,19 +97,20 @@ class StoredTree:
                 )
             ):
                 out[(0, ix)] = h
-        by_level: dict[int, list[int]] = {}
-        for lv, ix in wanted:
-            if lv > 0:
-                by_level.setdefault(lv, []).append(ix)
-        if by_level:
-            clauses = [
-                and_(AuditNode.level == lv, AuditNode.node_index.in_(ixs))
-                for lv, ixs in by_level.items()
-            ]
+        inner = {(lv, ix) for lv, ix in wanted if lv > 0}
+        if inner:
+            # Two IN lists over the (level, node_index) primary key: both backends probe the
+            # index for each pair (a row-value IN makes SQLite scan the table); the few
+            # pairs nobody asked for are dropped here.
+            levels = sorted({lv for lv, _ in inner})
+            indexes = sorted({ix for _, ix in inner})
             for lv, ix, h in self.db.execute(
-                select(AuditNode.level, AuditNode.node_index, AuditNode.hash).where(or_(*clauses))
+                select(AuditNode.level, AuditNode.node_index, AuditNode.hash).where(
+                    AuditNode.level.in_(levels), AuditNode.node_index.in_(indexes)
+                )
             ):
-                out[(lv, ix)] = h
+                if (lv, ix) in inner:
+                    out[(lv, ix)] = h
         missing = [n for n in wanted if n not in out]
         if missing:
             raise Conflict(

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import exists, func, select
@@ -36,19 +36,6 @@ from gongzhi.config import MIN_AUDIT_RETENTION_DAYS, Settings
 from gongzhi.db import utcnow
 
 BATCH = 10_000
-
-# The event columns and the canonical field each must agree with.
-COLUMN_FIELDS = (
-    ("actor_id", "actor_id"),
-    ("actor_label", "actor"),
-    ("action", "action"),
-    ("object_type", "object_type"),
-    ("object_id", "object_id"),
-    ("region_code", "region"),
-    ("old", "old"),
-    ("new", "new"),
-    ("reason", "reason"),
-)
 
 
 class Reporter(Protocol):
@@ -132,33 +119,64 @@ def verify_log(
     return report
 
 
-def _rows(db: Session) -> Iterator[Any]:
-    e = AuditEvent
-    stmt = (
-        select(
-            AuditLeaf.leaf_index,
-            AuditLeaf.event_id,
-            AuditLeaf.leaf_hash,
-            e.id,
-            e.occurred_at,
-            e.actor_id,
-            e.actor_label,
-            e.action,
-            e.object_type,
-            e.object_id,
-            e.region_code,
-            e.old,
-            e.new,
-            e.reason,
-            e.canonical,
-            e.leaf_hash.label("event_leaf_hash"),
-            e.pruned_at,
-        )
-        .outerjoin(e, e.id == AuditLeaf.event_id)
-        .order_by(AuditLeaf.leaf_index)
-        .execution_options(yield_per=BATCH)
+# Read with a plain cursor, not through the ORM: at a million entries the per-row object
+# machinery would cost more than the hashing. Columns are positional (see _check_entry).
+ENTRY_SQL = (
+    "SELECT l.leaf_index, l.event_id, l.leaf_hash, e.id, e.occurred_at, e.actor_id, "
+    "e.actor_label, e.action, e.object_type, e.object_id, e.region_code, e.old, e.new, "
+    "e.reason, e.canonical, e.leaf_hash, e.pruned_at "
+    "FROM audit_leaf l LEFT OUTER JOIN audit_event e ON e.id = l.event_id "
+    "ORDER BY l.leaf_index"
+)
+(
+    C_INDEX,
+    C_EVENT_ID,
+    C_LEAF_HASH,
+    C_ID,
+    C_OCCURRED_AT,
+    C_ACTOR_ID,
+    C_ACTOR_LABEL,
+    C_ACTION,
+    C_OBJECT_TYPE,
+    C_OBJECT_ID,
+    C_REGION,
+    C_OLD,
+    C_NEW,
+    C_REASON,
+    C_CANONICAL,
+    C_EVENT_LEAF_HASH,
+    C_PRUNED_AT,
+) = range(17)
+# Plain columns and the canonical field each must equal.
+PLAIN_FIELDS = (
+    (C_ACTOR_ID, "actor_id", "actor_id"),
+    (C_ACTOR_LABEL, "actor", "actor_label"),
+    (C_ACTION, "action", "action"),
+    (C_OBJECT_TYPE, "object_type", "object_type"),
+    (C_OBJECT_ID, "object_id", "object_id"),
+    (C_REGION, "region", "region_code"),
+    (C_REASON, "reason", "reason"),
+)
+JSON_FIELDS = ((C_OLD, "old"), (C_NEW, "new"))
+
+
+def _rows(db: Session) -> Iterator[tuple[Any, ...]]:
+    result = db.connection().exec_driver_sql(
+        ENTRY_SQL, execution_options={"stream_results": True, "max_row_buffer": BATCH}
     )
-    yield from db.execute(stmt)
+    for partition in result.partitions(BATCH):
+        yield from partition
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    """SQLite hands timestamps back as text (UTC, no zone); PostgreSQL as aware datetimes."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def _as_bytes(value: Any) -> bytes | None:
+    return None if value is None else bytes(value)
 
 
 def _check_entries(
@@ -177,7 +195,7 @@ def _check_entries(
     prune_floor = now - timedelta(days=MIN_AUDIT_RETENTION_DAYS)
     done = 0
     for row in _rows(db):
-        index = row.leaf_index
+        index = row[C_INDEX]
         if index != expected:
             problems.add(
                 Problem(
@@ -188,16 +206,17 @@ def _check_entries(
             )
             expected = index
         expected += 1
-        if row.event_id <= last_event_id:
+        event_id = row[C_EVENT_ID]
+        if event_id <= last_event_id:
             problems.add(
                 Problem(
                     "reordered",
-                    f"entry {index} is event #{row.event_id}, after event #{last_event_id}",
+                    f"entry {index} is event #{event_id}, after event #{last_event_id}",
                     leaf_index=index,
-                    event_id=row.event_id,
+                    event_id=event_id,
                 )
             )
-        last_event_id = max(last_event_id, row.event_id)
+        last_event_id = max(last_event_id, event_id)
         leaf = _check_entry(row, hasher, problems, prune_floor, report)
         leaves.append(leaf)
         done += 1
@@ -232,19 +251,20 @@ def _check_entries(
 
 
 def _check_entry(
-    row: Any,
+    row: tuple[Any, ...],
     hasher: merkle.MerkleHasher,
     problems: _Collector,
     prune_floor: datetime,
     report: VerifyReport,
 ) -> bytes:
-    index, event_id = row.leaf_index, row.event_id
-    if row.id is None:
+    index, event_id = row[C_INDEX], row[C_EVENT_ID]
+    sequenced = _as_bytes(row[C_LEAF_HASH]) or b""
+    if row[C_ID] is None:
         problems.add(
             Problem("deleted", f"entry {index}: event #{event_id} is gone", index, event_id)
         )
-        return bytes(row.leaf_hash)
-    if row.event_leaf_hash != row.leaf_hash:
+        return sequenced
+    if _as_bytes(row[C_EVENT_LEAF_HASH]) != sequenced:
         problems.add(
             Problem(
                 "edited",
@@ -253,9 +273,10 @@ def _check_entry(
                 event_id,
             )
         )
-    if row.canonical is None:
+    occurred_at = _as_datetime(row[C_OCCURRED_AT])
+    if row[C_CANONICAL] is None:
         report.pruned += 1
-        if row.pruned_at is None or row.occurred_at >= prune_floor:
+        if row[C_PRUNED_AT] is None or occurred_at is None or occurred_at >= prune_floor:
             problems.add(
                 Problem(
                     "edited",
@@ -265,10 +286,10 @@ def _check_entry(
                     event_id,
                 )
             )
-        return bytes(row.leaf_hash)
-    canonical = row.canonical.encode("utf-8")
+        return sequenced
+    canonical = row[C_CANONICAL].encode("utf-8")
     leaf = hasher.hash_leaf(canonical)
-    if leaf != row.leaf_hash:
+    if leaf != sequenced:
         problems.add(
             Problem(
                 "edited",
@@ -278,7 +299,7 @@ def _check_entry(
                 event_id,
             )
         )
-    differing = _columns_differing(row, canonical)
+    differing = _columns_differing(row, occurred_at, canonical)
     if differing:
         problems.add(
             Problem(
@@ -292,19 +313,31 @@ def _check_entry(
     return leaf
 
 
-def _columns_differing(row: Any, canonical: bytes) -> list[str]:
+def _columns_differing(
+    row: tuple[Any, ...], occurred_at: datetime | None, canonical: bytes
+) -> list[str]:
     try:
         fields = json.loads(canonical)
     except ValueError:
         return ["canonical (not JSON)"]
     if not isinstance(fields, dict):
         return ["canonical (not an object)"]
-    out = [col for col, key in COLUMN_FIELDS if getattr(row, col) != fields.get(key)]
+    out = [name for col, key, name in PLAIN_FIELDS if row[col] != fields.get(key)]
+    for col, key in JSON_FIELDS:
+        value = row[col]
+        if isinstance(value, str):  # SQLite's JSON is text; psycopg parses it already
+            try:
+                value = json.loads(value)
+            except ValueError:
+                out.append(key)
+                continue
+        if value != fields.get(key):
+            out.append(key)
     try:
         at = datetime.fromisoformat(fields.get("at", ""))
     except (TypeError, ValueError):
         at = None
-    if at != row.occurred_at:
+    if at != occurred_at:
         out.insert(0, "occurred_at")
     return out
 
