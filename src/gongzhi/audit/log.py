@@ -19,8 +19,9 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import func, insert, null, select, text, update
+from sqlalchemy import Table, func, insert, null, select, text, update
 from sqlalchemy.orm import Session
 
 from gongzhi.audit import merkle
@@ -195,9 +196,10 @@ def sequence(db: Session, settings: Settings, *, limit: int = SEQUENCE_BATCH) ->
             nodes.append({"level": level, "node_index": index, "hash": node})
 
     new_size = merkle.extend_right_edge(hasher, size, edge, (r.leaf_hash for r in rows), emit)
-    db.execute(insert(AuditLeaf), leaves)
+    # Core inserts (executemany) rather than ORM bulk: no objects are needed afterwards.
+    db.execute(insert(cast(Table, AuditLeaf.__table__)), leaves)
     if nodes:
-        db.execute(insert(AuditNode), nodes)
+        db.execute(insert(cast(Table, AuditNode.__table__)), nodes)
     return SequenceResult(len(rows), new_size)
 
 
