@@ -92,7 +92,8 @@ class Settings(BaseSettings):
 
     # Keys (docs/keys.md): a JSON file outside the database with the SM4 data-key versions,
     # the HMAC-SM3 index key and the SM2 signing key pairs, readable by its owner only (0600).
-    # Required in production; elsewhere it defaults to var/keys.json, generated on first use.
+    # Required in production; elsewhere it defaults to var/keys.json, and a missing file is
+    # generated on first use.
     key_file: Path | None = None
 
     # Audit log (docs/audit.md). The Merkle hash is fixed when the log starts (SM3, or SHA-256
@@ -164,7 +165,7 @@ class Settings(BaseSettings):
     def generates_missing_keys(self) -> bool:
         # Only a throw-away environment may invent its keys: in production a missing key file
         # means data written under the old keys would become unreadable.
-        return self.env in ("demo", "test", "development") and self.key_file is None
+        return self.env != "production"
 
     @property
     def jobs_in_process(self) -> bool:

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, func, literal_column, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from gongzhi.audit.services import Actor, record
@@ -60,7 +60,9 @@ def _tables() -> list[_SealedTable]:
 
 
 def _header(column: Any) -> Any:
-    return func.substr(column, 1, HEADER.size)
+    # Literal positions (not bound parameters): PostgreSQL must see the GROUP BY expression
+    # as the same one the SELECT list has.
+    return func.substr(column, literal_column("1"), literal_column(str(HEADER.size)))
 
 
 def _stale(t: _SealedTable, header: bytes) -> ColumnElement[bool]:
