@@ -93,6 +93,9 @@ def _register_domains() -> None:
     app.add_typer(data_app, name="data", help="Data hub: catalogue, schemas, imports, versions.")
     app.add_typer(audit_app, name="audit", help="The verifiable audit log: verify, checkpoints.")
     app.add_typer(keys_app, name="keys", help="Keys: the key file, status, data-key rotation.")
+    from gongzhi.linkage.cli import app as linkage_app
+
+    app.add_typer(linkage_app, name="linkage", help="Record linkage: master index, demo datasets.")
     app.registered_commands.extend(demo_app.registered_commands)
 
 

@@ -200,7 +200,8 @@ def person_settings(*, checksum_aware: bool = True) -> Any:
             # Homophones and traditional characters share pinyin; the year survives swapped
             # day and month.
             block_on("name_pinyin", "birth_year"),
-            block_on("phone"),
+            # Children share the household's phone: with the birth year, siblings stay apart.
+            block_on("phone", "birth_year"),
             # A name typo and an ID typo in one record: same birth date and village.
             block_on("birth_date", "village_code"),
         ],
@@ -306,7 +307,7 @@ class LinkageRun:
             else:
                 settings.link_type = "dedupe_only"
         self.linker = Linker(
-            inputs if len(inputs) > 1 else inputs[0], settings, log_level=logging.WARNING
+            inputs if len(inputs) > 1 else inputs[0], settings, log_level=logging.ERROR
         )
         self.predictions: Any = None
         self.clusters: Any = None
@@ -383,14 +384,11 @@ class LinkageRun:
                 self.predictions, threshold_match_probability=threshold_probability
             ),
         )
-        table = self.clusters.as_pyarrow_table()
+        table = self.clusters.query_sql(
+            "select record_id, cluster_id, true_id from {this}"
+        ).as_pyarrow_table()
         self._step("完成 / done", 6)
-        keep = [
-            c
-            for c in ("record_id", "source_dataset", "cluster_id", "true_id")
-            if c in table.column_names
-        ]
-        return table.select(keep)
+        return table
 
     def run(self, threshold_probability: float = DEFAULT_CLUSTER_PROBABILITY) -> pa.Table:
         if self.model is None:
@@ -409,7 +407,9 @@ class LinkageRun:
     def predicted_pairs(self, threshold_probability: float) -> list[tuple[str, str]]:
         table = self.predictions.as_pyarrow_table()
         table = table.filter(pc.greater_equal(table["match_probability"], threshold_probability))
-        return list(zip(table["record_id_l"].to_pylist(), table["record_id_r"].to_pylist()))
+        return list(
+            zip(table["record_id_l"].to_pylist(), table["record_id_r"].to_pylist(), strict=True)
+        )
 
     def explain(self, record_id_l: str, record_id_r: str) -> list[dict[str, Any]]:
         """The waterfall of one scored pair: the prior, then each comparison's level, its

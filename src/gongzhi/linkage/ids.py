@@ -1,9 +1,9 @@
 """Identifier checks the linkage needs: citizen ID numbers (GB 11643) and unified social credit
 codes (GB 32100).
 
-The citizen ID check belongs to ``gongzhi.people.idcard``; this module uses it when it is
-installed and otherwise falls back to the same ISO 7064 MOD 11-2 rule, so the linkage can run
-(and be tested) on its own. Only :func:`is_valid_id` and :func:`id_to_18` are used from it.
+The citizen ID check belongs to ``gongzhi.people.idnumber``; this module uses it when it is
+there and otherwise falls back to the same ISO 7064 MOD 11-2 rule, so the linkage can run (and
+be tested) on its own. Only ``check_character`` and ``to_18`` are used from it.
 """
 
 from __future__ import annotations
@@ -19,11 +19,7 @@ _ID15 = re.compile(r"^\d{15}$")
 
 
 def _check_char_18(first17: str) -> str:
-    return _ID_CHECK_CHARS[sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS)) % 11]
-
-
-def _fallback_is_valid(id18: str) -> bool:
-    return bool(_ID18.match(id18)) and _check_char_18(id18[:17]) == id18[17]
+    return _ID_CHECK_CHARS[sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS, strict=False)) % 11]
 
 
 def _fallback_to_18(id15: str) -> str:
@@ -34,20 +30,22 @@ def _fallback_to_18(id15: str) -> str:
     return first17 + _check_char_18(first17)
 
 
-def _load_checks() -> tuple[Callable[[str], bool], Callable[[str], str]]:
+def _load_checks() -> tuple[Callable[[str], str], Callable[[str], str]]:
     try:
-        from gongzhi.people.idcard import is_valid, to_18  # type: ignore[import-not-found]
+        from gongzhi.people.idnumber import check_character, to_18
     except ImportError:
-        return _fallback_is_valid, _fallback_to_18
-    return is_valid, to_18
+        return _check_char_18, _fallback_to_18
+    return check_character, to_18
 
 
-is_valid_id, id_to_18 = _load_checks()
+check_char, id_to_18 = _load_checks()
 
 
-def check_char(first17: str) -> str:
-    """The GB 11643 check character of the first 17 digits (used by the data generator)."""
-    return _check_char_18(first17)
+def is_valid_id(id18: str) -> bool:
+    """Shape and check character only. ``people.idnumber.is_valid`` also checks the province
+    and the birth date, at ten times the cost: too slow for a million records, and a number
+    whose check character is right is what the linkage must not treat as a typo."""
+    return bool(_ID18.match(id18)) and check_char(id18[:17]) == id18[17]
 
 
 def clean_identifier(raw: str | None) -> str:
@@ -63,8 +61,9 @@ def normalise_id(raw: str | None) -> tuple[str | None, bool]:
 
     A 15-digit first-generation number is converted to 18 characters but counts as not
     verified: it has no check character, so a typo in it cannot be told from another person's
-    number (the linkage then treats it like an invalid one, as a possible typo). Anything that is not 18 characters of the right shape is kept only if it
-    has 18 characters, as an invalid ID that may still be a typo of a valid one.
+    number (the linkage then treats it like an invalid one, as a possible typo). Anything else
+    that is not 18 characters long is dropped; 18 characters that fail the check are kept as
+    an invalid ID that may still be a typo of a valid one.
     """
     text = clean_identifier(raw)
     if not text:
@@ -84,7 +83,7 @@ _USCC = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{18}$")
 
 
 def uscc_check_char(first17: str) -> str:
-    total = sum(USCC_CHARS.index(c) * w for c, w in zip(first17, _USCC_WEIGHTS))
+    total = sum(USCC_CHARS.index(c) * w for c, w in zip(first17, _USCC_WEIGHTS, strict=False))
     return USCC_CHARS[(31 - total % 31) % 31]
 
 

@@ -193,7 +193,19 @@ def _region_levels(code: str | None) -> tuple[str | None, str | None, str | None
 
 def _as_table(records: Iterable[Mapping[str, Any]] | pa.Table, columns: Sequence[str]) -> pa.Table:
     """The input as an Arrow table of strings with at least ``columns`` (missing ones empty)."""
-    table = records if isinstance(records, pa.Table) else pa.Table.from_pylist(list(records))
+    if isinstance(records, pa.Table):
+        table = records
+    else:
+        rows = list(records)
+        table = pa.table(
+            {
+                name: pa.array(
+                    [None if (v := row.get(name)) is None else str(v) for row in rows],
+                    pa.string(),
+                )
+                for name in columns
+            }
+        )
     for name in columns:
         if name not in table.column_names:
             table = table.append_column(name, pa.nulls(table.num_rows, pa.string()))

@@ -700,11 +700,11 @@ def generate(
     entities = gen.entities(
         n_entities if n_entities is not None else max(n_persons // 40, 5), persons
     )
-    for entity in entities:
+    for number, entity in enumerate(entities):
         datasets[LEGAL_ENTITIES].append(gen.entity_record(entity, variant=False))
         if rng.random() < 0.05:
             datasets[LEGAL_ENTITIES].append(gen.entity_record(entity, variant=True))
-        if rng.random() < 0.02:
+        if number % 50 == 7:  # one in fifty, so that even a small county has some
             # Registered again at another office with different data.
             other = gen.entity_record(entity, variant=True)
             other_village = rng.choice(gen.villages)
