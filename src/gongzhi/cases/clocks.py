@@ -18,10 +18,27 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from gongzhi.cases.models import Case, CaseClock, ClockKind, Priority
 from gongzhi.org.calendar import WorkCalendar, is_official_year
-from gongzhi.org.models import Responsibility
+
+
+class TimeLimits(Protocol):
+    """A matter's own limits from the responsibility list: an ``org.models.Responsibility``
+    row or its cached copy (``org.queries.ResponsibilityEntry``)."""
+
+    @property
+    def dispatch_hours(self) -> float: ...
+
+    @property
+    def signoff_hours(self) -> float: ...
+
+    @property
+    def handling_days(self) -> int: ...
+
+    @property
+    def feedback_days(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -68,7 +85,7 @@ DEFAULT_TARGETS: dict[ClockKind, dict[Priority, Target]] = {
 URGENT = (Priority.EMERGENCY, Priority.UTILITIES)
 
 
-def _matter_target(kind: ClockKind, resp: Responsibility) -> Target:
+def _matter_target(kind: ClockKind, resp: TimeLimits) -> Target:
     if kind == ClockKind.DISPATCH:
         return Target(hours=resp.dispatch_hours)
     if kind == ClockKind.ACCEPT:
@@ -83,7 +100,7 @@ def due_for(
     priority: Priority | str,
     start: datetime,
     calendar: WorkCalendar,
-    responsibility: Responsibility | None = None,
+    responsibility: TimeLimits | None = None,
 ) -> datetime:
     """The deadline of a clock started at ``start``."""
     default = DEFAULT_TARGETS[kind][Priority(priority)].due(calendar, start)
@@ -110,7 +127,7 @@ def start_clock(
     kind: ClockKind,
     now: datetime,
     calendar: WorkCalendar,
-    responsibility: Responsibility | None = None,
+    responsibility: TimeLimits | None = None,
 ) -> CaseClock:
     """Start a fresh clock of ``kind``; a running one of the same kind is stopped first."""
     stop_clock(case, kind, now)

@@ -45,6 +45,7 @@ from gongzhi.db import utcnow
 from gongzhi.errors import Conflict, Forbidden, Invalid, NotFound
 from gongzhi.org.calendar import WorkCalendar
 from gongzhi.org.models import Department, DepartmentKind, Matter, Responsibility, StaffProfile
+from gongzhi.org.queries import ResponsibilityEntry, responsibility_list
 
 log = logging.getLogger(__name__)
 
@@ -66,19 +67,12 @@ def _settings(settings: Settings | None) -> Settings:
 
 
 def work_calendar(db: Session, case: Case, settings: Settings | None = None) -> WorkCalendar:
-    """The calendar that applies in the case's region: one query per region and unit of
-    work (the session is one request or job), then answered from memory."""
+    """The calendar that applies in the case's region, from the per-process cache of the
+    responsibility list (``org.queries.responsibility_list``): no query while the calendar
+    overrides are unchanged."""
     from gongzhi.org.queries import calendar_for
 
-    s = _settings(settings)
-    cache: dict[tuple[str | None, str, str], WorkCalendar] = db.info.setdefault(
-        "cases.work_calendars", {}
-    )
-    key = (case.region_code, s.office_hours, s.timezone)
-    calendar = cache.get(key)
-    if calendar is None:
-        calendar = cache[key] = calendar_for(db, s, case.region_code)
-    return calendar
+    return calendar_for(db, _settings(settings), case.region_code)
 
 
 def _timeline(
@@ -210,9 +204,9 @@ def _suggest(db: Session, text: str) -> tuple[str | None, list[dict[str, Any]]]:
     if suggest is None:
         return None, []
     try:
-        # In a savepoint: a failing query must not abort the intake's transaction (PostgreSQL).
-        with db.begin_nested():
-            suggestions = list(suggest(db, text, limit=3))
+        # The classifier guards its own queries with a savepoint when it runs any (a failing
+        # query must not abort the intake's transaction on PostgreSQL).
+        suggestions = list(suggest(db, text, limit=3))
     except Exception:  # the classifier must never lose a request
         log.exception("classifier failed; the case goes to triage")
         return None, []
@@ -259,20 +253,16 @@ def _route(db: Session, case: Case) -> tuple[Any, str | None]:
     return lead, None
 
 
+def _limits(db: Session, case: Case) -> ResponsibilityEntry | None:
+    """The responsibility row whose time limits apply: the lead's level, else the lowest
+    one (from the cached list)."""
+    return responsibility_list(db).limits(case.matter_code, case.lead_department_id)
+
+
 def _responsibility(db: Session, case: Case) -> Responsibility | None:
-    """The responsibility row whose limits apply: the lead's level, else the lowest one."""
-    if not case.matter_code:
-        return None
-    matter = db.scalar(select(Matter).where(Matter.code == case.matter_code))
-    if matter is None or not matter.responsibilities:
-        return None
-    lead = db.get(Department, case.lead_department_id) if case.lead_department_id else None
-    if lead is not None:
-        for resp in matter.responsibilities:
-            if resp.level == lead.level:
-                return resp
-    order = {"village": 0, "township": 1, "county": 2}
-    return sorted(matter.responsibilities, key=lambda r: order.get(r.level, 9))[0]
+    """The responsibility row whose limits apply, as the session's object."""
+    entry = _limits(db, case)
+    return db.get(Responsibility, entry.id) if entry is not None else None
 
 
 def _assign(case: Case, lead: Department, co_handlers: Sequence[Department], now: datetime) -> None:
@@ -311,7 +301,7 @@ def _enter_dispatched(
     clocks.stop_clock(case, ClockKind.DISPATCH, now)
     # A new department gets its own sign-off and handling time (re-routing restarts them).
     clocks.stop_clock(case, ClockKind.HANDLE, now)
-    clocks.start_clock(case, ClockKind.ACCEPT, now, calendar, _responsibility(db, case))
+    clocks.start_clock(case, ClockKind.ACCEPT, now, calendar, _limits(db, case))
 
 
 # -- intake ---------------------------------------------------------------------------------
@@ -403,8 +393,7 @@ def submit_case(
     data: dict[str, Any] = {"channel": channel.value}
     code = (matter_code or "").strip() or None
     if code is not None:
-        known = db.scalar(select(Matter.id).where(Matter.code == code, Matter.active.is_(True)))
-        if known is None:
+        if responsibility_list(db).matter(code, active_only=True) is None:
             # Kept for the dispatcher; the case itself waits in triage for a real category.
             attrs["submitted_matter_code"] = code
             code = None
@@ -437,6 +426,11 @@ def submit_case(
         created_at=now,
         updated_at=now,
         version=1,
+        # Empty from the start, so that appending to them never asks the database.
+        clocks=[],
+        events=[],
+        assignments=[],
+        contact=None,
     )
     if any((contact_name, contact_phone, contact_email)):
         case.contact = CaseContact(
@@ -444,9 +438,10 @@ def submit_case(
             phone=(contact_phone or "").strip() or None,
             email=(contact_email or "").strip() or None,
         )
-    db.add(case)
+    # Everything below reads only cached data (the responsibility list, the calendar) until
+    # the case is added: the whole intake is written by the one flush at the end.
     calendar = work_calendar(db, case, s)
-    responsibility = _responsibility(db, case)
+    responsibility = _limits(db, case)
     clocks.start_clock(case, ClockKind.FEEDBACK, now, calendar, responsibility)
     clocks.start_clock(case, ClockKind.DISPATCH, now, calendar, responsibility)
     if resolution is not None:
@@ -471,7 +466,7 @@ def submit_case(
         )
     else:
         case.triage_reason = reason
-    db.flush()
+    db.add(case)
     _audit(
         db,
         case,
@@ -480,6 +475,7 @@ def submit_case(
         None,
         {**case.snapshot(), "channel": case.channel, "anonymous": case.anonymous},
     )
+    db.flush()
     return case
 
 
@@ -638,7 +634,7 @@ def accept_case(db: Session, case: Case, *, actor: Actor, settings: Settings | N
             assignment.accepted_by_id = actor.audit_id
     calendar = work_calendar(db, case, settings)
     clocks.stop_clock(case, ClockKind.ACCEPT, now)
-    clocks.start_clock(case, ClockKind.HANDLE, now, calendar, _responsibility(db, case))
+    clocks.start_clock(case, ClockKind.HANDLE, now, calendar, _limits(db, case))
     _timeline(
         case,
         actor,
@@ -689,7 +685,7 @@ def return_case(
     calendar = work_calendar(db, case, settings)
     clocks.stop_clock(case, ClockKind.ACCEPT, now)
     clocks.stop_clock(case, ClockKind.HANDLE, now)
-    clocks.start_clock(case, ClockKind.DISPATCH, now, calendar, _responsibility(db, case))
+    clocks.start_clock(case, ClockKind.DISPATCH, now, calendar, _limits(db, case))
     _touch(case, now)
     _timeline(
         case,
@@ -764,7 +760,7 @@ def verify_case(
         case.status = CaseStatus.ACCEPTED.value
         case.rework_count = (case.rework_count or 0) + 1
         calendar = work_calendar(db, case, settings)
-        clocks.start_clock(case, ClockKind.HANDLE, now, calendar, _responsibility(db, case))
+        clocks.start_clock(case, ClockKind.HANDLE, now, calendar, _limits(db, case))
     _touch(case, now)
     _timeline(
         case,
@@ -882,7 +878,7 @@ def reopen_case(
     for assignment in case.assignments:
         assignment.active = False
     calendar = work_calendar(db, case, s)
-    responsibility = _responsibility(db, case)
+    responsibility = _limits(db, case)
     clocks.start_clock(case, ClockKind.FEEDBACK, now, calendar, responsibility)
     clocks.start_clock(case, ClockKind.DISPATCH, now, calendar, responsibility)
     _touch(case, now)

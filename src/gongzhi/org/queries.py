@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, time
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, event, false, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from gongzhi.config import Settings
@@ -30,6 +32,7 @@ from gongzhi.org.models import (
     OrgLevel,
     Responsibility,
     StaffProfile,
+    responsibility_cohandler,
 )
 from gongzhi.regions.codes import (
     LEVEL_DIGITS,
@@ -182,14 +185,359 @@ def export_responsibilities(db: Session) -> str:
     return write_csv(rows)
 
 
+# -- the responsibility list, cached per process -------------------------------------------
+#
+# Every intake routes by the responsibility list and counts its deadlines on the work
+# calendar; both change a few times a year. They are read once into plain, immutable entries
+# and kept per process (per database) until the fingerprint below changes. The fingerprint is
+# one query of counts, highest ids, newest change stamps and sums over the tables the list is
+# made of: any create, update, deactivation, deletion or re-import changes it, in this
+# process or any other, and a rolled-back change takes it back to the value the cached copy
+# belongs to. It is checked once per unit of work and again after the session's own writes.
+
+
+@dataclass(frozen=True)
+class DepartmentEntry:
+    id: int
+    code: str
+    name: str
+    short_name: str | None
+    kind: str
+    level: str
+    region_code: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class ResponsibilityEntry:
+    """One row of the list with its time limits (duck-compatible with ``Responsibility``
+    where the clocks read it)."""
+
+    id: int
+    level: str
+    lead_department_id: int | None
+    lead_local: bool
+    co_local: bool
+    co_handler_ids: tuple[int, ...]  # ordered by department code
+    dispatch_hours: float
+    signoff_hours: float
+    handling_days: int
+    feedback_days: int
+    delegated: bool
+
+
+@dataclass(frozen=True)
+class MatterEntry:
+    id: int
+    code: str
+    name: str
+    active: bool
+    responsibilities: tuple[ResponsibilityEntry, ...]  # ordered by id
+
+
+@dataclass(frozen=True)
+class CalendarOverrideEntry:
+    day: date
+    is_workday: bool
+    region_code: str | None
+
+
+@dataclass(frozen=True)
+class Route:
+    """Who handles a matter for a region, as department ids (see :class:`Lead`)."""
+
+    matter: MatterEntry
+    level: OrgLevel
+    responsibility: ResponsibilityEntry
+    leads: tuple[DepartmentEntry, ...]
+    co_handlers: tuple[DepartmentEntry, ...]
+
+
+@dataclass(frozen=True)
+class ResponsibilityList:
+    """The responsibility list, the departments and the calendar overrides, in memory."""
+
+    fingerprint: tuple[Any, ...]
+    matters: dict[str, MatterEntry]
+    departments: dict[int, DepartmentEntry]
+    # (jurisdiction region code, department kind) -> the active departments, by code.
+    local_governments: dict[tuple[str, str], tuple[DepartmentEntry, ...]]
+    overrides: tuple[CalendarOverrideEntry, ...]
+    _calendars: dict[tuple[str | None, tuple[tuple[time, time], ...], str], WorkCalendar] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def matter(self, code: str | None, *, active_only: bool = False) -> MatterEntry | None:
+        entry = self.matters.get(code) if code else None
+        if entry is None or (active_only and not entry.active):
+            return None
+        return entry
+
+    def limits(self, matter_code: str | None, lead_id: int | None) -> ResponsibilityEntry | None:
+        """The row whose time limits apply: the lead's level, else the lowest level."""
+        matter = self.matter(matter_code)
+        if matter is None or not matter.responsibilities:
+            return None
+        lead = self.departments.get(lead_id) if lead_id is not None else None
+        if lead is not None:
+            for resp in matter.responsibilities:
+                if resp.level == lead.level:
+                    return resp
+        order = {"village": 0, "township": 1, "county": 2}
+        return sorted(matter.responsibilities, key=lambda r: order.get(r.level, 9))[0]
+
+    def _local_governments(self, level: OrgLevel, region_code: str) -> tuple[DepartmentEntry, ...]:
+        """The active township governments / village committees whose jurisdiction is the
+        region's ancestor (or the region itself) at ``level``."""
+        digits = LEVEL_DIGITS[ORG_LEVEL_REGION_LEVEL[level]]
+        kind = DepartmentKind.TOWNSHIP if level == OrgLevel.TOWNSHIP else DepartmentKind.VILLAGE
+        return self.local_governments.get((pad(region_code[:digits]), kind.value), ())
+
+    def route(self, matter_code: str, region_code: str) -> Route | None:
+        """The lead department(s) and co-handlers for a matter in a region, at the lowest
+        level the list assigns and the organisation can staff; None if nobody is found."""
+        if not is_valid_code(region_code):
+            return None
+        matter = self.matter(matter_code, active_only=True)
+        if matter is None:
+            return None
+        by_level = {OrgLevel(r.level): r for r in matter.responsibilities}
+        for level in _levels_for(region_code):
+            resp = by_level.get(level)
+            if resp is None:
+                continue
+            leads: tuple[DepartmentEntry, ...] = ()
+            named = self.departments.get(resp.lead_department_id or 0)
+            if resp.lead_local:
+                leads = self._local_governments(level, region_code)
+            elif named is not None and _serves(named, region_code):
+                leads = (named,)
+            if not leads:
+                continue  # e.g. no village committee on the platform yet: the level above leads
+            co = [
+                d
+                for d in (self.departments[i] for i in resp.co_handler_ids)
+                if _serves(d, region_code)
+            ]
+            if resp.co_local:
+                locals_ = [
+                    d
+                    for lvl in (OrgLevel.TOWNSHIP, OrgLevel.VILLAGE)
+                    if ORG_LEVEL_REGION_LEVEL[lvl] <= (level_of(region_code) or 0) and lvl != level
+                    for d in self._local_governments(lvl, region_code)
+                ]
+                # 属地 as co-handler: the nearest local government below the lead's level.
+                co.extend(d for d in locals_[:1] if d not in co and d not in leads)
+            return Route(matter, level, resp, leads, tuple(co))
+        return None
+
+    def calendar(
+        self,
+        region_code: str | None,
+        office_hours: tuple[tuple[time, time], ...] = DEFAULT_OFFICE_HOURS,
+        timezone: str = DEFAULT_TIMEZONE,
+    ) -> WorkCalendar:
+        """The work calendar that applies in ``region_code`` (None: deployment-wide)."""
+        key = (region_code, office_hours, timezone)
+        calendar = self._calendars.get(key)
+        if calendar is None:
+            applies: set[str | None] = {None}
+            if region_code is not None:
+                applies.update([*ancestor_codes(region_code), region_code])
+            rows = [o for o in self.overrides if o.region_code in applies]
+            calendar = WorkCalendar(merge_overrides(rows), office_hours, timezone)
+            self._calendars[key] = calendar
+        return calendar
+
+
+def _fingerprint_statement() -> Select[Any]:
+    def active(column: Any) -> Any:
+        return func.sum(case((column.is_(True), 1), else_=0))
+
+    cohandler = responsibility_cohandler.c
+    aggregates: list[tuple[Any, list[Any]]] = [
+        (
+            Department,
+            [
+                func.count(),
+                func.max(Department.id),
+                func.max(Department.updated_at),
+                active(Department.active),
+            ],
+        ),
+        (
+            Matter,
+            [func.count(), func.max(Matter.id), func.max(Matter.updated_at), active(Matter.active)],
+        ),
+        (
+            Responsibility,
+            [
+                func.count(),
+                func.max(Responsibility.id),
+                func.sum(Responsibility.lead_department_id),
+                func.sum(Responsibility.dispatch_hours + Responsibility.signoff_hours),
+                func.sum(Responsibility.handling_days * 1000 + Responsibility.feedback_days),
+                active(Responsibility.lead_local) * 2 + active(Responsibility.co_local),
+            ],
+        ),
+        (
+            responsibility_cohandler,
+            [
+                func.count(),
+                func.sum(cohandler.responsibility_id),
+                func.sum(cohandler.department_id),
+            ],
+        ),
+        (
+            CalendarOverride,
+            [
+                func.count(),
+                func.max(CalendarOverride.id),
+                func.max(CalendarOverride.updated_at),
+                active(CalendarOverride.is_workday),
+            ],
+        ),
+    ]
+    columns = [
+        select(aggregate).select_from(table).scalar_subquery()
+        for table, wanted in aggregates
+        for aggregate in wanted
+    ]
+    return select(*columns)
+
+
+_FINGERPRINT = _fingerprint_statement()
+
+
+def _load_list(db: Session, fingerprint: tuple[Any, ...]) -> ResponsibilityList:
+    departments = {
+        d.id: DepartmentEntry(
+            d.id, d.code, d.name, d.short_name, d.kind, d.level, d.region_code, bool(d.active)
+        )
+        for d in db.execute(
+            select(
+                Department.id,
+                Department.code,
+                Department.name,
+                Department.short_name,
+                Department.kind,
+                Department.level,
+                Department.region_code,
+                Department.active,
+            )
+        )
+    }
+    local: dict[tuple[str, str], list[DepartmentEntry]] = {}
+    for d in sorted(departments.values(), key=lambda d: d.code):
+        if d.active and d.kind in (DepartmentKind.TOWNSHIP, DepartmentKind.VILLAGE):
+            local.setdefault((d.region_code, d.kind), []).append(d)
+    co_ids: dict[int, list[int]] = {}
+    for resp_id, dept_id in db.execute(
+        select(
+            responsibility_cohandler.c.responsibility_id, responsibility_cohandler.c.department_id
+        )
+    ):
+        co_ids.setdefault(resp_id, []).append(dept_id)
+    by_matter: dict[int, list[ResponsibilityEntry]] = {}
+    for r in db.scalars(select(Responsibility).order_by(Responsibility.id)):
+        by_matter.setdefault(r.matter_id, []).append(
+            ResponsibilityEntry(
+                id=r.id,
+                level=r.level,
+                lead_department_id=r.lead_department_id,
+                lead_local=bool(r.lead_local),
+                co_local=bool(r.co_local),
+                co_handler_ids=tuple(
+                    sorted(co_ids.get(r.id, []), key=lambda i: departments[i].code)
+                ),
+                dispatch_hours=r.dispatch_hours,
+                signoff_hours=r.signoff_hours,
+                handling_days=r.handling_days,
+                feedback_days=r.feedback_days,
+                delegated=bool(r.delegated),
+            )
+        )
+    matters = {
+        code: MatterEntry(id_, code, name, bool(active), tuple(by_matter.get(id_, [])))
+        for id_, code, name, active in db.execute(
+            select(Matter.id, Matter.code, Matter.name, Matter.active)
+        )
+    }
+    overrides = tuple(
+        CalendarOverrideEntry(day, bool(is_workday), region_code)
+        for day, is_workday, region_code in db.execute(
+            select(CalendarOverride.day, CalendarOverride.is_workday, CalendarOverride.region_code)
+        )
+    )
+    return ResponsibilityList(
+        fingerprint=fingerprint,
+        matters=matters,
+        departments=departments,
+        local_governments={k: tuple(v) for k, v in local.items()},
+        overrides=overrides,
+    )
+
+
+_MEMO_KEY = "org.responsibility_list"
+_lists_lock = threading.Lock()
+_lists: dict[str, ResponsibilityList] = {}
+
+
+_LIST_MODELS = (Department, Matter, Responsibility, CalendarOverride)
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_checked_list(session: Session, *_args: Any) -> None:
+    """A new transaction may see another version of the list: check again."""
+    session.info.pop(_MEMO_KEY, None)
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_list_written_here(session: Session, _flush_context: Any) -> None:
+    """The session's own writes to the list's tables: check again."""
+    if _MEMO_KEY in session.info and any(
+        isinstance(obj, _LIST_MODELS)
+        for objects in (session.new, session.dirty, session.deleted)
+        for obj in objects
+    ):
+        session.info.pop(_MEMO_KEY, None)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _forget_after_statement_writes(state: Any) -> None:
+    """An INSERT, UPDATE or DELETE statement run through the session (bulk writes bypass
+    the flush): check again."""
+    if _MEMO_KEY in state.session.info and (state.is_insert or state.is_update or state.is_delete):
+        state.session.info.pop(_MEMO_KEY, None)
+
+
+def responsibility_list(db: Session) -> ResponsibilityList:
+    """The current responsibility list, departments and calendar overrides, as the caller's
+    transaction sees them; one fingerprint query per unit of work, a reload only when the
+    fingerprint changed."""
+    memo: ResponsibilityList | None = db.info.get(_MEMO_KEY)
+    if memo is not None:
+        return memo
+    fingerprint = tuple(db.execute(_FINGERPRINT).one())
+    slot = str(db.get_bind().engine.url)
+    cached = _lists.get(slot)
+    if cached is None or cached.fingerprint != fingerprint:
+        cached = _load_list(db, fingerprint)
+        with _lists_lock:
+            _lists[slot] = cached
+    db.info[_MEMO_KEY] = cached
+    return cached
+
+
 @dataclass
 class Lead:
     """Who handles a matter for a region. More than one entry in ``leads`` means the list
     does not decide (e.g. two local governments claim the region): send it to triage."""
 
-    matter: Matter
+    matter: MatterEntry
     level: OrgLevel
-    responsibility: Responsibility
+    responsibility: ResponsibilityEntry
     leads: list[Department]
     co_handlers: list[Department] = field(default_factory=list)
 
@@ -212,69 +560,26 @@ def _levels_for(region_code: str) -> list[OrgLevel]:
     ]
 
 
-def _local_governments(db: Session, level: OrgLevel, region_code: str) -> list[Department]:
-    """The active township governments / village committees whose jurisdiction is the
-    region's ancestor (or the region itself) at ``level``."""
-    digits = LEVEL_DIGITS[ORG_LEVEL_REGION_LEVEL[level]]
-    jurisdiction = pad(region_code[:digits])
-    kind = DepartmentKind.TOWNSHIP if level == OrgLevel.TOWNSHIP else DepartmentKind.VILLAGE
-    return list(
-        db.scalars(
-            select(Department)
-            .where(
-                Department.region_code == jurisdiction,
-                Department.kind == kind.value,
-                Department.active.is_(True),
-            )
-            .order_by(Department.code)
-        )
-    )
-
-
-def _serves(department: Department, region_code: str) -> bool:
+def _serves(department: Department | DepartmentEntry, region_code: str) -> bool:
     return department.active and is_within(region_code, department.region_code)
 
 
 def lead_for(db: Session, matter_code: str, region_code: str) -> Lead | None:
     """The lead department and co-handlers for a matter in a region, at the lowest level the
-    responsibility list assigns and the organisation can staff; None if nobody is found."""
-    if not is_valid_code(region_code):
+    responsibility list assigns and the organisation can staff; None if nobody is found.
+    The departments are the session's objects (one query for them all)."""
+    route = responsibility_list(db).route(matter_code, region_code)
+    if route is None:
         return None
-    matter = db.scalar(
-        select(Matter)
-        .where(Matter.code == matter_code, Matter.active.is_(True))
-        .options(
-            selectinload(Matter.responsibilities).selectinload(Responsibility.lead_department),
-            selectinload(Matter.responsibilities).selectinload(Responsibility.co_handlers),
-        )
+    ids = [d.id for d in (*route.leads, *route.co_handlers)]
+    loaded = {d.id: d for d in db.scalars(select(Department).where(Department.id.in_(ids)))}
+    return Lead(
+        matter=route.matter,
+        level=route.level,
+        responsibility=route.responsibility,
+        leads=[loaded[d.id] for d in route.leads],
+        co_handlers=[loaded[d.id] for d in route.co_handlers],
     )
-    if matter is None:
-        return None
-    by_level = {OrgLevel(r.level): r for r in matter.responsibilities}
-    for level in _levels_for(region_code):
-        resp = by_level.get(level)
-        if resp is None:
-            continue
-        if resp.lead_local:
-            leads = _local_governments(db, level, region_code)
-        elif resp.lead_department is not None and _serves(resp.lead_department, region_code):
-            leads = [resp.lead_department]
-        else:
-            leads = []
-        if not leads:
-            continue  # e.g. no village committee on the platform yet: the level above leads
-        co = [d for d in resp.co_handlers if _serves(d, region_code)]
-        if resp.co_local:
-            locals_ = [
-                d
-                for lvl in (OrgLevel.TOWNSHIP, OrgLevel.VILLAGE)
-                if ORG_LEVEL_REGION_LEVEL[lvl] <= (level_of(region_code) or 0) and lvl != level
-                for d in _local_governments(db, lvl, region_code)
-            ]
-            # 属地 as co-handler: the nearest local government below the lead's level.
-            co.extend(d for d in locals_[:1] if d not in co and d not in leads)
-        return Lead(matter=matter, level=level, responsibility=resp, leads=leads, co_handlers=co)
-    return None
 
 
 # -- work calendar ------------------------------------------------------------------------
@@ -311,7 +616,9 @@ def get_calendar_override(db: Session, override_id: int) -> CalendarOverride:
     return override
 
 
-def merge_overrides(rows: Iterable[CalendarOverride]) -> dict[date, bool]:
+def merge_overrides(
+    rows: Iterable[CalendarOverride | CalendarOverrideEntry],
+) -> dict[date, bool]:
     """Deployment-wide overrides first, then deeper regions over them."""
     merged: dict[date, bool] = {}
     for row in sorted(rows, key=lambda r: len((r.region_code or "").rstrip("0"))):
@@ -334,10 +641,13 @@ def load_work_calendar(
 
 def calendar_for(db: Session, settings: Settings, region_code: str | None = None) -> WorkCalendar:
     """The work calendar with the deployment's office hours and time zone (settings
-    ``GONGZHI_OFFICE_HOURS``, ``GONGZHI_TIMEZONE``)."""
-    return load_work_calendar(
-        db,
-        region_code,
-        office_hours=parse_office_hours(settings.office_hours),
-        timezone=settings.timezone,
+    ``GONGZHI_OFFICE_HOURS``, ``GONGZHI_TIMEZONE``), from the cached list (no query while
+    the overrides are unchanged)."""
+    return responsibility_list(db).calendar(
+        region_code, _office_hours(settings.office_hours), settings.timezone
     )
+
+
+@lru_cache(maxsize=16)
+def _office_hours(text: str) -> tuple[tuple[time, time], ...]:
+    return parse_office_hours(text)

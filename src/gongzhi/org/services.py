@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from gongzhi.audit.services import Actor, changes, record
+from gongzhi.db import utcnow
 from gongzhi.errors import Conflict, Invalid, NotFound
 from gongzhi.org.importing import MatterRow, parse_responsibility_file
 from gongzhi.org.models import (
@@ -399,6 +400,9 @@ def _apply_row(
     matter.description = row.description
     matter.legal_basis = row.legal_basis
     matter.active = True
+    # Stamped even when only the rows below change: the cached list (org.queries) notices a
+    # new version by its fingerprint, of which the matters' newest stamp is part.
+    matter.updated_at = utcnow()
     # The matter's rows are replaced as a whole: a new version of the list is authoritative.
     # Delete the old rows before adding new ones, or (matter, level) would collide.
     if matter.responsibilities:
