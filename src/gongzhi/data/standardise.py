@@ -117,10 +117,18 @@ def person_name(value: str) -> str:
 
 @lru_cache(maxsize=262_144)
 def pinyin(value: str) -> str:
-    """Toneless pinyin, syllables separated by spaces (for matching homophones)."""
+    """Toneless pinyin, syllables separated by spaces (for matching homophones).
+
+    Character by character (each cached): names are short and made of a few thousand
+    characters, and pypinyin's phrase lookup is slow and of little use for names."""
+    return " ".join(_char_pinyin(c) for c in value if not c.isspace())
+
+
+@lru_cache(maxsize=65_536)
+def _char_pinyin(char: str) -> str:
     from pypinyin import lazy_pinyin
 
-    return " ".join(lazy_pinyin(value))
+    return lazy_pinyin(char)[0] if char >= "\u3400" else char
 
 
 # -- phones --------------------------------------------------------------------------------

@@ -110,16 +110,16 @@ def _cast_integer(text: str) -> int:
     try:
         return int(text)
     except ValueError:
-        raise CellError("type-error", f"不是整数 / not an integer") from None
+        raise CellError("type-error", "不是整数 / not an integer") from None
 
 
 def _cast_number(text: str) -> float | int:
     try:
         value = Decimal(text.replace(",", ""))
     except InvalidOperation:
-        raise CellError("type-error", f"不是数字 / not a number") from None
+        raise CellError("type-error", "不是数字 / not a number") from None
     if not value.is_finite():
-        raise CellError("type-error", f"不是有限数字 / not a finite number")
+        raise CellError("type-error", "不是有限数字 / not a finite number")
     return int(value) if value == value.to_integral_value() else float(value)
 
 
@@ -128,13 +128,13 @@ def _cast_boolean(text: str) -> bool:
         return True
     if text in FALSE_VALUES:
         return False
-    raise CellError("type-error", f"不是“是/否” / not a boolean")
+    raise CellError("type-error", "不是“是/否” / not a boolean")
 
 
 def _cast_year(text: str) -> int:
     if len(text) == 4 and text.isdigit():
         return int(text)
-    raise CellError("type-error", f"不是年份 / not a year")
+    raise CellError("type-error", "不是年份 / not a year")
 
 
 def _date_caster(fmt: str) -> Callable[[str], str]:
@@ -174,14 +174,14 @@ def _date_caster(fmt: str) -> Callable[[str], str]:
 
 
 def _fail(text: str) -> str:
-    raise CellError("type-error", f"不是有效日期 / not a valid date")
+    raise CellError("type-error", "不是有效日期 / not a valid date")
 
 
 def _cast_datetime(text: str) -> str:
     try:
         return datetime.fromisoformat(text.replace(" ", "T")).isoformat()
     except ValueError:
-        raise CellError("type-error", f"不是有效时间 / not a valid datetime") from None
+        raise CellError("type-error", "不是有效时间 / not a valid datetime") from None
 
 
 def _caster(type_: str, fmt: str) -> Callable[[str], Any]:
@@ -210,7 +210,7 @@ def _constraint_checks(type_: str, constraints: dict[str, Any]) -> list[Callable
 
         def pattern(value: Any, text: str) -> None:
             if regex.fullmatch(text) is None:
-                raise CellError("constraint-error", f"格式不符 / does not match the pattern")
+                raise CellError("constraint-error", "格式不符 / does not match the pattern")
 
         checks.append(pattern)
     if "enum" in constraints:
