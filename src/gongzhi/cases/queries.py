@@ -336,9 +336,7 @@ def department_inbox(
 
 
 def inbox_page(db: Session, department_id: int, number: int = 1) -> Page[Case]:
-    rows = department_inbox(
-        db, department_id, limit=PAGE_SIZE + 1, offset=_offset(number)
-    )
+    rows = department_inbox(db, department_id, limit=PAGE_SIZE + 1, offset=_offset(number))
     return page_of(rows, number)
 
 
