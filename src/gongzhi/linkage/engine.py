@@ -273,6 +273,8 @@ class LinkageRun:
     settings: LinkageSettings | None = None
     progress: Progress | None = None
     seed: int = 5
+    # Random pairs sampled to estimate u; small tests may take fewer.
+    u_max_pairs: float = 1e6
     timings: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -345,7 +347,9 @@ class LinkageRun:
         self._step("估计 u / u by sampling", 1)
         self._timed(
             "train_u",
-            lambda: training.estimate_u_using_random_sampling(max_pairs=1e6, seed=self.seed),
+            lambda: training.estimate_u_using_random_sampling(
+                max_pairs=self.u_max_pairs, seed=self.seed
+            ),
         )
         self._step("EM: 按证件号分块 / EM blocked on ID", 2)
         self._timed(
