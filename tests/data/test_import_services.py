@@ -291,18 +291,18 @@ def test_a_crash_mid_import_leaves_the_previous_version_intact(
             raise Crash("power cut")
 
     big = csv_bytes([person_row(i) for i in range(1, 61)])
-    with pytest.raises(Crash):
-        with db.begin_nested():  # what the edge's transaction does on an exception
-            import_bytes(
-                db,
-                settings,
-                dataset,
-                tmp_path,
-                big,
-                name="v2.csv",
-                on_progress=crash,
-                batch_size=10,
-            )
+    # begin_nested: what the edge's transaction does on an exception
+    with pytest.raises(Crash), db.begin_nested():
+        import_bytes(
+            db,
+            settings,
+            dataset,
+            tmp_path,
+            big,
+            name="v2.csv",
+            on_progress=crash,
+            batch_size=10,
+        )
     assert db.scalars(select(DatasetVersion.number)).all() == [1]
     assert db.scalar(select(func.count()).select_from(DatasetRow)) == rows_before
     assert first.version.row_count == 5
