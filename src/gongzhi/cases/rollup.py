@@ -55,7 +55,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
@@ -222,51 +222,116 @@ def _chunks(items: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:
         yield items[i : i + size]
 
 
+# Timeline entries of changes that cannot alter the counts of a day that ended before them:
+# they add events at their own moment (a closing, a rating, a verification, a rework, the
+# handler's feedback), stop clocks whose deadline, if it lay on that day, had passed
+# unmet already, or touch nothing an indicator reads (pauses stop no deadline from
+# counting; extensions move only the handling clock; summonses, supporters and escalations
+# are not indicators).
+NO_EFFECT_ON_PAST_DAYS = frozenset(
+    {
+        "submitted",
+        "feedback",
+        "verified",
+        "rework",
+        "closed",
+        "rated",
+        "merged",
+        "paused",
+        "extension_requested",
+        "extension_approved",
+        "extension_refused",
+        "duplicate_merged",
+        "duplicate_unmerged",
+        "summoned",
+        "checked_in",
+        "supported",
+        "deadline_warning",
+        "escalated",
+    }
+)
+# The sign-off (签收) alters only the day of the dispatch it answers.
+SIGN_OFF = "accepted"
+
+
+@dataclass
+class _Changed:
+    """A case changed since some day was checked: what the rule needs of it."""
+
+    updated_at: datetime
+    days: set[date] = field(default_factory=set)  # the days it touches (fact 2)
+    entries: list[tuple[datetime, str]] = field(default_factory=list)  # its timeline
+    signed: dict[date, list[datetime]] = field(default_factory=dict)  # dispatch day -> sign-offs
+
+    def may_alter(self, day: DayRow, since: datetime) -> bool:
+        """Whether its changes stamped after ``since`` may alter ``day``'s counts."""
+        if self.updated_at <= since or day.day not in self.days:
+            return False
+        recent = [(at, kind) for at, kind in self.entries if at > since]
+        if not recent or max(at for at, _ in recent) < self.updated_at:
+            return True  # a change without its timeline entry: assume the worst
+        for at, kind in recent:
+            if at < day.ends_at:
+                return True  # an event that may fall on the day itself
+            if kind == SIGN_OFF:
+                if any(signed > since for signed in self.signed.get(day.day, ())):
+                    return True
+            elif kind not in NO_EFFECT_ON_PAST_DAYS:
+                return True  # a return, re-routing, reopening, resumption, unmerging, …
+        return False
+
+
 def stale_days(db: Session, days: Sequence[DayRow], *, limit: int) -> set[date]:
     """The days among ``days`` whose counts a case change may have made wrong (the rule in the
     module's docstring). Looks at no more than ``limit`` changed cases."""
     if not days:
         return set()
     since = min(d.checked_at for d in days) - CHANGE_MARGIN
-    changed = db.execute(
+    rows = db.execute(
         select(Case.id, Case.updated_at, Case.closed_at, Case.rated_at)
         .where(Case.updated_at > since)
         .order_by(Case.updated_at.desc())
         .limit(limit + 1)
     ).all()
     stale: set[date] = set()
-    if len(changed) > limit:
-        changed = changed[:limit]
+    if len(rows) > limit:
+        rows = rows[:limit]
         # Every change stamped after ``cutoff`` is among those read; a day that needs older
         # ones checked is taken as stale.
-        cutoff = changed[-1].updated_at
+        cutoff = rows[-1].updated_at
         stale = {d.day for d in days if d.checked_at - CHANGE_MARGIN < cutoff}
-    if not changed:
+    if not rows:
         return stale
     index = _DayIndex(days)
-    checked = {d.day: d.checked_at for d in days}
-    updated = {c.id: c.updated_at for c in changed}
+    changed = {r.id: _Changed(r.updated_at) for r in rows}
 
-    def touch(case_id: int, day: DayRow | None) -> None:
-        if day is not None and updated[case_id] > checked[day.day] - CHANGE_MARGIN:
-            stale.add(day.day)
+    def touches(case_id: int, day: DayRow | None) -> None:
+        if day is not None:
+            changed[case_id].days.add(day.day)
 
-    for c in changed:
-        touch(c.id, index.at(c.closed_at))
-        touch(c.id, index.at(c.rated_at))
-    ids = list(updated)
-    for chunk in _chunks(ids):
-        for case_id, at in db.execute(
-            select(CaseAssignment.case_id, CaseAssignment.assigned_at).where(
+    for r in rows:
+        touches(r.id, index.at(r.closed_at))
+        touches(r.id, index.at(r.rated_at))
+    for chunk in _chunks(list(changed)):
+        for case_id, assigned_at, accepted_at in db.execute(
+            select(
+                CaseAssignment.case_id, CaseAssignment.assigned_at, CaseAssignment.accepted_at
+            ).where(
                 CaseAssignment.case_id.in_(chunk),
                 CaseAssignment.role == AssignmentRole.LEAD.value,
             )
         ):
-            touch(case_id, index.at(at))
-        for case_id, at in db.execute(
-            select(CaseEvent.case_id, CaseEvent.at).where(CaseEvent.case_id.in_(chunk))
+            day = index.at(assigned_at)
+            touches(case_id, day)
+            if day is not None and accepted_at is not None:
+                changed[case_id].signed.setdefault(day.day, []).append(accepted_at)
+        for case_id, at, kind in db.execute(
+            select(CaseEvent.case_id, CaseEvent.at, CaseEvent.kind).where(
+                CaseEvent.case_id.in_(chunk)
+            )
         ):
-            touch(case_id, index.at(at))
+            touches(case_id, index.at(at))
+            changed[case_id].entries.append((at, kind))
         for case_id, started_at, due_at, paused_at, paused_seconds in db.execute(
             select(
                 CaseClock.case_id,
@@ -276,12 +341,19 @@ def stale_days(db: Session, days: Sequence[DayRow], *, limit: int) -> set[date]:
                 CaseClock.paused_seconds,
             ).where(CaseClock.case_id.in_(chunk), CaseClock.kind == ClockKind.FEEDBACK.value)
         ):
-            touch(case_id, index.at(due_at))
+            touches(case_id, index.at(due_at))
             if paused_at is not None or paused_seconds:
                 # Resuming (or unmerging) moved the deadline: the earlier one lay between
                 # the clock's start and the later of its deadline and this change.
-                for day in index.between(started_at, max(due_at, updated[case_id])):
-                    touch(case_id, day)
+                last = max(due_at, changed[case_id].updated_at)
+                for day in index.between(started_at, last):
+                    touches(case_id, day)
+    by_day = {d.day: d for d in days}
+    for case in changed.values():
+        for day_key in case.days:
+            day = by_day[day_key]
+            if day_key not in stale and case.may_alter(day, day.checked_at - CHANGE_MARGIN):
+                stale.add(day_key)
     return stale
 
 
