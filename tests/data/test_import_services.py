@@ -409,3 +409,30 @@ def test_every_standard_schema_compiles() -> None:
         compiled = compile_schema(descriptor)
         assert compiled.primary_key and all(f.classification for f in compiled.fields)
     assert json.dumps(schemas, ensure_ascii=False).count("id_number") >= 5
+
+
+def test_updating_the_catalogue_entry_is_audited(db: Session) -> None:
+    from gongzhi.audit.models import AuditEvent
+
+    dataset = make_dataset(db, code="test-update")
+    spec = services.DatasetSpec(
+        code="ignored",
+        name="人员名单（更名）",
+        department_code="330523-MZ",
+        sharing_type="unconditional",
+        open_type="open",
+        update_cycle="quarterly",
+    )
+    services.update_dataset(db, dataset, spec, actor=ACTOR)
+    assert (dataset.code, dataset.sharing_type, dataset.update_cycle) == (
+        "test-update",
+        "unconditional",
+        "quarterly",
+    )
+    event = db.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.action == "data.dataset.update")
+        .order_by(AuditEvent.id.desc())
+    ).first()
+    assert event is not None and event.new is not None
+    assert event.new["sharing_type"] == "unconditional" and "code" not in event.new

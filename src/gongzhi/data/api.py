@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -248,14 +248,13 @@ def compare_versions(
     request: Request,
     code: str,
     db: DB,
+    old: Annotated[int, Query(alias="from")],
+    new: Annotated[int, Query(alias="to")],
     principal: Principal = require(Permission.DATA_CATALOGUE_READ),
-    from_: int = 0,
-    to: int = 0,
 ) -> dict[str, Any]:
     dataset = queries.access_dataset(db, principal, code, Permission.DATA_CATALOGUE_READ)
-    old = int(request.query_params.get("from", from_) or 0)
     result = queries.compare_versions(
-        db, dataset, old, to, provider=get_provider(request.app.state.settings)
+        db, dataset, old, new, provider=get_provider(request.app.state.settings)
     )
     return result.to_json()
 
@@ -344,11 +343,11 @@ def show_job(
 @router.get("/imports/{job_id}/issues.csv")
 def job_issues(
     job_id: int, db: DB, principal: Principal = require(Permission.DATA_CATALOGUE_READ)
-) -> StreamingResponse:
+) -> Response:
     job = queries.access_job(db, principal, job_id, Permission.DATA_CATALOGUE_READ)
     body = "".join(queries.issues_csv(db, job))
-    return StreamingResponse(
-        iter([body.encode("utf-8")]),
+    return Response(
+        body.encode("utf-8"),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="import-{job.id}-issues.csv"'},
     )
