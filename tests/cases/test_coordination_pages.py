@@ -252,6 +252,10 @@ def test_a_me_too_supporter_follows_the_case_and_others_do_not(
     assert page.status_code == 200
     assert "你关注了这件诉求（我也遇到）" in page.text and TEXT not in page.text
     assert f"诉求 {main}" in supporter.get("/my/cases").text
+    # The JSON count is open to the supporter too (numbers only).
+    support = supporter.get(f"/api/v1/cases/{main}/support")
+    assert support.status_code == 200 and support.json()["supporters"] == 1
+    assert signed_in("citizen").get(f"/api/v1/cases/{main}/support").status_code == 200
     # Staff do not use the citizen's pages; a stranger's number is not found.
     assert signed_in("dispatcher").get(f"/my/cases/{main}").status_code == 403
     assert supporter.get("/my/cases/AJ-20000101-9999").status_code == 404

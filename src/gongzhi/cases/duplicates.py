@@ -747,5 +747,10 @@ def support_of(
     db: DB,
     principal: Principal = require_any(Permission.CASE_READ, Permission.CASE_READ_OWN),
 ) -> dict[str, Any]:
-    case = queries.access_case(db, principal, number)
+    """The count and the standing: staff within their scope; a citizen for their own case
+    and for a case they follow (backed, or their request was merged into it)."""
+    if principal.can(Permission.CASE_READ):
+        case = queries.access_case(db, principal, number)
+    else:
+        case, _own = queries.access_followed_case(db, principal, number)
     return _state(db, case)

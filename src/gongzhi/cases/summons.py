@@ -335,7 +335,9 @@ class PendingSummons:
 def pending_for_department(
     db: Session, department_id: int, *, limit: int = 100
 ) -> list[PendingSummons]:
-    """Summons a department has not answered yet, the most urgent first (its inbox)."""
+    """Summons a department has not answered yet on cases still open, the most urgent first
+    (its inbox). Once a case is closed there is nothing to report to; the stats still count
+    an unanswered summons as missing."""
     stmt = (
         select(CaseSummonsDepartment, CaseSummons, Case.number)
         .join(CaseSummons, CaseSummons.id == CaseSummonsDepartment.summons_id)
@@ -343,6 +345,7 @@ def pending_for_department(
         .where(
             CaseSummonsDepartment.department_id == department_id,
             CaseSummonsDepartment.checked_in_at.is_(None),
+            Case.status != CaseStatus.CLOSED.value,
         )
         .order_by(CaseSummonsDepartment.due_at, CaseSummonsDepartment.id)
         .limit(limit)
