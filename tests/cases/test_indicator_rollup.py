@@ -223,10 +223,22 @@ def _changes(db: Session) -> list[tuple[str, Callable[[], datetime], bool]]:
         return assigned
 
     def reroute() -> datetime:
-        case = one(
-            Case.status.in_((CaseStatus.ACCEPTED.value, CaseStatus.DISPATCHED.value)),
-            Case.lead_department_id.is_not(None),
-        )
+        # An open case whose feedback deadline passed on a rolled-up day: that count moves
+        # to the new lead.
+        clock = db.scalars(
+            select(CaseClock)
+            .join(Case, Case.id == CaseClock.case_id)
+            .where(
+                Case.status.in_((CaseStatus.ACCEPTED.value, CaseStatus.DISPATCHED.value)),
+                Case.waiting_for_citizen.is_(False),
+                CaseClock.kind == ClockKind.FEEDBACK.value,
+                CaseClock.due_at < END,
+            )
+            .order_by(CaseClock.id)
+        ).first()
+        assert clock is not None
+        case = db.get(Case, clock.case_id)
+        assert case is not None
         other = db.scalars(
             select(Department)
             .where(
@@ -238,7 +250,7 @@ def _changes(db: Session) -> list[tuple[str, Callable[[], datetime], bool]]:
         ).first()
         assert other is not None
         services.dispatch_case(db, case, to=other, actor=ACTOR)
-        return case.created_at
+        return clock.due_at
 
     def resume() -> datetime:
         case = db.scalars(

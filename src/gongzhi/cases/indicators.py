@@ -3,9 +3,11 @@ return and rework rates, per department, township or urban/rural, over a period.
 
 Two computations give the same figures (``docs/indicators.md`` defines each one):
 
-- :func:`compute` aggregates the case tables in SQL (a handful of grouped queries that the
-  indexes of migration 0011 answer without reading the case rows' other columns); it is what
-  the API and the page use.
+- :func:`compute` aggregates the case tables in SQL (:func:`count_live`: a handful of grouped
+  queries that the indexes of migration 0011 answer without reading the case rows' other
+  columns), and for the whole days of a long period sums the daily roll-up instead
+  (``cases/rollup.py``, which says when a rolled-up day may be used); it is what the API and
+  the page use.
 - :func:`recompute_from_audit` replays the ``cases.case.*`` audit events alone and re-derives
   the clock deadlines from the work calendar and the responsibility list, exactly as the
   services did. Anyone holding the audit log can check the published figures with it.

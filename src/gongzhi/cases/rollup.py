@@ -13,28 +13,39 @@ When a rolled-up day may be stale
 
 A day's counts depend on the case rows whose indicator events fall on that day (dispatches,
 closings, ratings, feedback deadlines, verifications) and on those cases' lead department and
-place, all of which later changes can alter: a rating days after closing, a reopening (the
-closing and the rating are taken back), a return, a re-routing, waiting for the citizen
-(the deadlines move). The rule rests on three facts of the case services:
+place, all of which later changes can alter: a return, a re-routing or a reopening (the lead
+changes; a reopening takes back the closing and the rating), waiting for the citizen (the
+deadlines move), a sign-off (the dispatch's response). The rule rests on four facts of the
+case services:
 
 1. Every change to a case stamps ``service_case.updated_at`` (``services._touch`` or the
    sign-off's conditional UPDATE; any ORM update of the row does too, through the column's
    ``onupdate``), with the services' clock (``gongzhi.db.utcnow``), which the roll-up uses too.
-2. Every event that can be taken back or moved leaves a trace in the case's own rows: the
-   days a case's events fall on *now* are those of its lead assignments, its closing, its
-   rating and its feedback deadlines; the days they fell on *before* a change are among
-   those and the days of its timeline entries (a closing or rating that a reopening or
-   unmerging took back has its timeline entry, stamped at the same moment), plus, for a
-   feedback clock that has ever been paused (or stopped by a merge and restarted), any day
-   from its start to the later of its deadline and the case's last change (a resumed clock's
-   earlier deadline lay in between).
-3. A case-changing transaction lasts less than :data:`CHANGE_MARGIN`, so a change stamped
+2. The days a case's events fall on *now* are those of its lead assignments, its closing,
+   its rating, its feedback deadlines and its timeline entries; the days they fell on
+   *before* a change are among those (a closing or rating taken back by a reopening or an
+   unmerging has its timeline entry, stamped at the same moment), plus, for a feedback clock
+   that has ever been paused (or stopped by a merge and restarted), any day from its start
+   to the later of its deadline and the case's last change (a resumed clock's earlier
+   deadline lay in between). These are the days the case *touches*.
+3. Every service that changes a case writes a timeline entry stamped with the same moment,
+   and its kind says what changed. Kinds in :data:`NO_EFFECT_ON_PAST_DAYS` (closing, rating,
+   feedback, verification, rework, pause, extensions, …) only add events at their own moment
+   and stop clocks whose deadline, if it fell on an earlier day, had passed unmet already:
+   they cannot alter a day that ended before them. A sign-off alters only the day of the
+   dispatch it answers. A dispatch, re-routing or return changes the lead and nothing else
+   the indicators read (but the returned dispatch): it alters the days of the counts keyed
+   by the lead (closing, rating, feedback deadlines, verifications) and the returned
+   dispatch's day. Any other kind (a reopening, a resumption, an unmerging, a kind added
+   later), or a stamp without its entry, may alter every day the case touches.
+4. A case-changing transaction lasts less than :data:`CHANGE_MARGIN`, so a change stamped
    at ``t`` is committed (visible) by ``t + CHANGE_MARGIN``.
 
 Each rolled-up day keeps ``checked_at``: its counts reflect every case change stamped before
-``checked_at - CHANGE_MARGIN``. A day is **stale** if some case stamped after that moment
-touches the day (by fact 2). Stale days are never read from the roll-up; ``compute`` counts
-them from the case tables, and the ``cases.rollup_indicators`` job rolls them up again.
+``checked_at - CHANGE_MARGIN``. A day is **stale** if a case stamped after that moment
+touches the day and its changes since then may alter it (fact 3). Stale days are never read
+from the roll-up; ``compute`` counts them from the case tables, and the
+``cases.rollup_indicators`` job rolls them up again.
 
 The job (:func:`refresh`, every five minutes) finds the cases changed since the oldest
 ``checked_at`` minus the margin through the ``updated_at`` index, rolls up again the days
@@ -252,6 +263,12 @@ NO_EFFECT_ON_PAST_DAYS = frozenset(
 )
 # The sign-off (签收) alters only the day of the dispatch it answers.
 SIGN_OFF = "accepted"
+# A (re-)dispatch or a return changes the lead department and nothing else the indicators
+# read but the returned dispatch: it alters the days of the counts keyed by the case's lead
+# (its closing, rating, feedback deadlines and verifications) and, for a return, the day
+# of the dispatch returned. Dispatches keep their own department, so their days stay.
+LEAD_CHANGES = frozenset({"dispatched", "rerouted", "returned"})
+VERIFICATIONS = frozenset({"verified", "rework"})
 
 
 @dataclass
@@ -260,8 +277,10 @@ class _Changed:
 
     updated_at: datetime
     days: set[date] = field(default_factory=set)  # the days it touches (fact 2)
+    lead_days: set[date] = field(default_factory=set)  # ... of the counts keyed by its lead
     entries: list[tuple[datetime, str]] = field(default_factory=list)  # its timeline
-    signed: dict[date, list[datetime]] = field(default_factory=dict)  # dispatch day -> sign-offs
+    signed: dict[date, list[datetime]] = field(default_factory=dict)  # dispatch day: sign-offs
+    returned: dict[date, list[datetime]] = field(default_factory=dict)  # dispatch day: returns
 
     def may_alter(self, day: DayRow, since: datetime) -> bool:
         """Whether its changes stamped after ``since`` may alter ``day``'s counts."""
@@ -273,11 +292,18 @@ class _Changed:
         for at, kind in recent:
             if at < day.ends_at:
                 return True  # an event that may fall on the day itself
+            if kind in NO_EFFECT_ON_PAST_DAYS:
+                continue
             if kind == SIGN_OFF:
-                if any(signed > since for signed in self.signed.get(day.day, ())):
+                if any(moment > since for moment in self.signed.get(day.day, ())):
                     return True
-            elif kind not in NO_EFFECT_ON_PAST_DAYS:
-                return True  # a return, re-routing, reopening, resumption, unmerging, …
+            elif kind in LEAD_CHANGES:
+                if day.day in self.lead_days:
+                    return True
+                if any(moment > since for moment in self.returned.get(day.day, ())):
+                    return True
+            else:
+                return True  # a reopening, resumption, unmerging, or a kind not known here
         return False
 
 
@@ -305,17 +331,22 @@ def stale_days(db: Session, days: Sequence[DayRow], *, limit: int) -> set[date]:
     index = _DayIndex(days)
     changed = {r.id: _Changed(r.updated_at) for r in rows}
 
-    def touches(case_id: int, day: DayRow | None) -> None:
+    def touches(case_id: int, day: DayRow | None, *, by_lead: bool = False) -> None:
         if day is not None:
             changed[case_id].days.add(day.day)
+            if by_lead:
+                changed[case_id].lead_days.add(day.day)
 
     for r in rows:
-        touches(r.id, index.at(r.closed_at))
-        touches(r.id, index.at(r.rated_at))
+        touches(r.id, index.at(r.closed_at), by_lead=True)
+        touches(r.id, index.at(r.rated_at), by_lead=True)
     for chunk in _chunks(list(changed)):
-        for case_id, assigned_at, accepted_at in db.execute(
+        for case_id, assigned_at, accepted_at, returned_at in db.execute(
             select(
-                CaseAssignment.case_id, CaseAssignment.assigned_at, CaseAssignment.accepted_at
+                CaseAssignment.case_id,
+                CaseAssignment.assigned_at,
+                CaseAssignment.accepted_at,
+                CaseAssignment.returned_at,
             ).where(
                 CaseAssignment.case_id.in_(chunk),
                 CaseAssignment.role == AssignmentRole.LEAD.value,
@@ -325,12 +356,14 @@ def stale_days(db: Session, days: Sequence[DayRow], *, limit: int) -> set[date]:
             touches(case_id, day)
             if day is not None and accepted_at is not None:
                 changed[case_id].signed.setdefault(day.day, []).append(accepted_at)
+            if day is not None and returned_at is not None:
+                changed[case_id].returned.setdefault(day.day, []).append(returned_at)
         for case_id, at, kind in db.execute(
             select(CaseEvent.case_id, CaseEvent.at, CaseEvent.kind).where(
                 CaseEvent.case_id.in_(chunk)
             )
         ):
-            touches(case_id, index.at(at))
+            touches(case_id, index.at(at), by_lead=kind in VERIFICATIONS)
             changed[case_id].entries.append((at, kind))
         for case_id, started_at, due_at, paused_at, paused_seconds in db.execute(
             select(
@@ -341,13 +374,13 @@ def stale_days(db: Session, days: Sequence[DayRow], *, limit: int) -> set[date]:
                 CaseClock.paused_seconds,
             ).where(CaseClock.case_id.in_(chunk), CaseClock.kind == ClockKind.FEEDBACK.value)
         ):
-            touches(case_id, index.at(due_at))
+            touches(case_id, index.at(due_at), by_lead=True)
             if paused_at is not None or paused_seconds:
                 # Resuming (or unmerging) moved the deadline: the earlier one lay between
                 # the clock's start and the later of its deadline and this change.
                 last = max(due_at, changed[case_id].updated_at)
                 for day in index.between(started_at, last):
-                    touches(case_id, day)
+                    touches(case_id, day, by_lead=True)
     by_day = {d.day: d for d in days}
     for case in changed.values():
         for day_key in case.days:
