@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from gongzhi.notify import queries, services
 from gongzhi.notify.schemas import MarkedOut, NotificationList, NotificationOut
@@ -24,7 +24,7 @@ def list_notifications(
     principal: Principal = require(Permission.NOTIFICATION_READ_OWN),
     unread_only: bool = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> NotificationList:
     """My notifications, unread first, then newest first."""
     rows = queries.list_for_account(
@@ -44,7 +44,7 @@ def mark_all_read(db: DB, principal: Principal = require(Permission.OWN_ACCOUNT)
 
 @router.post("/{notification_id}/read", response_model=NotificationOut)
 def mark_read(
-    notification_id: int,
+    notification_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
     db: DB,
     principal: Principal = require(Permission.OWN_ACCOUNT),
 ) -> NotificationOut:

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, File, Query, Request, Response, UploadFile
+from fastapi import APIRouter, File, Path, Query, Request, Response, UploadFile
 
 from gongzhi.errors import Forbidden, Invalid, NotFound
 from gongzhi.org import queries, services
@@ -25,6 +25,7 @@ from gongzhi.org.schemas import (
     OverrideOut,
     StaffOut,
 )
+from gongzhi.regions.codes import is_valid_code
 from gongzhi.security.deps import DB, require
 from gongzhi.security.permissions import Permission
 from gongzhi.security.principal import Principal
@@ -43,6 +44,13 @@ def _check_scope(principal: Principal, permission: Permission, region_code: str 
         raise Forbidden("超出你的辖区 / outside your jurisdiction", code="out_of_scope")
 
 
+def _region_param(code: str | None) -> str | None:
+    """A region code given in the query, refused (422) unless it is a division code."""
+    if code is not None and not is_valid_code(code):
+        raise Invalid(f"无效的区划代码 / invalid region code {code[:20]!r}", code="invalid_region")
+    return code
+
+
 # -- departments --------------------------------------------------------------------------
 
 
@@ -57,7 +65,7 @@ def list_departments(
     departments = queries.list_departments(
         db,
         scopes=queries.department_scopes(principal),
-        region_code=region,
+        region_code=_region_param(region),
         kind=kind,
         include_inactive=include_inactive,
     )
@@ -174,6 +182,7 @@ def lead_for(
 ) -> LeadOut:
     """The lead department (and co-handlers) for a matter in a region. ``ambiguous`` true
     with several leads means the list does not decide: send the case to triage."""
+    _region_param(region)
     lead = queries.lead_for(db, matter, region)
     if lead is None:
         raise NotFound("没有找到牵头部门 / no lead department found", code="no_lead")
@@ -212,7 +221,7 @@ def _aware(moment: datetime, request: Request) -> datetime:
 
 
 def _calendar(request: Request, db: DB, region: str | None) -> WorkCalendar:
-    return queries.calendar_for(db, request.app.state.settings, region)
+    return queries.calendar_for(db, request.app.state.settings, _region_param(region))
 
 
 @router.get("/calendar/add", response_model=CalendarAddOut)
@@ -278,7 +287,9 @@ def calendar_days(
 
 @router.get("/calendar/overrides", response_model=list[OverrideOut])
 def list_overrides(
-    db: DB, principal: Principal = require(Permission.CALENDAR_READ), year: int | None = None
+    db: DB,
+    principal: Principal = require(Permission.CALENDAR_READ),
+    year: Annotated[int | None, Query(ge=1900, le=2200)] = None,
 ) -> list[OverrideOut]:
     return [OverrideOut.of(o) for o in queries.list_calendar_overrides(db, year=year)]
 
@@ -304,7 +315,7 @@ def put_override(
 
 @router.delete("/calendar/overrides/{override_id}", status_code=204)
 def delete_override(
-    override_id: int,
+    override_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
     db: DB,
     principal: Principal = require(Permission.CALENDAR_MANAGE),
     reason: str | None = None,

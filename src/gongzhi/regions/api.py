@@ -7,7 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
+from gongzhi.errors import Invalid
 from gongzhi.regions import queries, services
+from gongzhi.regions.codes import is_valid_code
 from gongzhi.regions.models import Region
 from gongzhi.regions.schemas import GridIn, RegionOut
 from gongzhi.security.deps import DB, require
@@ -31,6 +33,8 @@ def search_regions(
     principal: Principal = require(Permission.REGION_READ),
 ) -> list[dict[str, Any]]:
     """Regions whose name or short name starts with ``q``."""
+    if within is not None and not is_valid_code(within):
+        raise Invalid(f"无效的区划代码 / invalid region code {within!r}", code="invalid_region")
     return [_out(r) for r in queries.search(db, q, within=within, limit=limit)]
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -18,6 +18,9 @@ from gongzhi.security.permissions import Permission, Role
 from gongzhi.security.principal import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["security"])
+
+# Database ids in paths: anything beyond a 64-bit key cannot exist (and would not bind).
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 class TokenRequest(BaseModel):
@@ -153,7 +156,7 @@ def list_tokens(
 
 @router.delete("/auth/tokens/{token_id}", status_code=204)
 def revoke_token(
-    token_id: int, db: DB, principal: Principal = require(Permission.OWN_ACCOUNT)
+    token_id: RowId, db: DB, principal: Principal = require(Permission.OWN_ACCOUNT)
 ) -> None:
     """Revoke one of the signed-in account's tokens; it stops working at once."""
     token = db.get(ApiToken, token_id)
@@ -210,7 +213,7 @@ def _check_grant_allowed(principal: Principal, account: Account, region_code: st
 
 @router.post("/accounts/{account_id}/roles", status_code=201)
 def grant(
-    account_id: int, body: GrantIn, db: DB, principal: Principal = require(Permission.ROLE_GRANT)
+    account_id: RowId, body: GrantIn, db: DB, principal: Principal = require(Permission.ROLE_GRANT)
 ) -> dict[str, Any]:
     account = _load_account(db, account_id)
     _check_grant_allowed(principal, account, body.region_code)
@@ -220,7 +223,7 @@ def grant(
 
 @router.delete("/accounts/{account_id}/roles/{role}/{region_code}")
 def revoke(
-    account_id: int,
+    account_id: RowId,
     role: Role,
     region_code: str,
     db: DB,
@@ -235,7 +238,7 @@ def revoke(
 
 @router.post("/accounts/{account_id}/unlock")
 def unlock(
-    account_id: int, db: DB, principal: Principal = require(Permission.ACCOUNT_MANAGE)
+    account_id: RowId, db: DB, principal: Principal = require(Permission.ACCOUNT_MANAGE)
 ) -> dict[str, Any]:
     account = _load_account(db, account_id)
     services.unlock_account(db, account, actor=principal)
