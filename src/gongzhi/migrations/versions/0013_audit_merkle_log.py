@@ -160,9 +160,7 @@ def _sqlite_triggers() -> None:
 
 
 def _postgresql_triggers() -> None:
-    prune = _prune_shape(
-        "IS NOT DISTINCT FROM", f"now() - interval '{MIN_RETENTION_DAYS} days'"
-    )
+    prune = _prune_shape("IS NOT DISTINCT FROM", f"now() - interval '{MIN_RETENTION_DAYS} days'")
     op.execute(
         """
         CREATE FUNCTION audit_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
