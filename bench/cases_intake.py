@@ -8,14 +8,22 @@ Run from the project root::
 Intake: ``POST /api/v1/cases`` of the real application, signed in with an API token of the
 demo citizen, with a synthetic request text and address (``cases.synthetic``): validation,
 address resolution, classification, routing by the responsibility list, the clocks, the
-timeline, the audit event and the notification, one transaction per request.
+timeline and the audit event, one transaction per request.
 
 Bare: a FastAPI application with one ``POST`` endpoint that parses the same JSON body and
 inserts one row into a table of the same database through the same engine settings, in its
-own transaction.
+own transaction. Two of them:
 
-Both run in-process through ``fastapi.testclient.TestClient`` (no uvicorn, no network), one
-request at a time, alternating rounds of each so that the machine's load hits both alike.
+- ``bare``: nothing else (no sign-in, a plain engine transaction);
+- ``bare_signed_in``: the same insert behind the platform's sign-in check and unit of work
+  (``require(Permission.CASE_SUBMIT)`` with the same bearer token, the request's session
+  from ``get_db``), so that both sides pay the same authentication path and only the
+  intake's own work differs.
+
+All run in-process through ``fastapi.testclient.TestClient`` (no uvicorn, no network), one
+request at a time, rounds of each in turn (the order rotating) so that the machine's load
+hits all alike. Each request's wall time and the process's CPU time (all its threads) are
+recorded: on a shared machine the CPU time is the steadier figure.
 The database is the demo county (``build_demo``, county only, no cases) in a fresh SQLite
 file, and in a fresh PostgreSQL database ``bench_intake`` on 127.0.0.1 (dropped and created).
 The bar: intake at least half the bare endpoint's throughput.
@@ -44,7 +52,10 @@ from gongzhi.cases.synthetic import PHRASES, compose
 from gongzhi.config import Settings
 from gongzhi.db import BigIntPK, make_engine, make_session_factory, session_scope
 from gongzhi.demo import build_demo
+from gongzhi.security.deps import DB, require
 from gongzhi.security.models import Account
+from gongzhi.security.permissions import Permission
+from gongzhi.security.principal import Principal
 from gongzhi.security.services import issue_api_token
 
 bare_meta = MetaData()
@@ -77,6 +88,26 @@ def bare_app(url: str) -> FastAPI:
     return app
 
 
+def bare_signed_in_app(settings: Settings) -> FastAPI:
+    """The bare insert behind the platform's sign-in check and the request's unit of work."""
+    engine = make_engine(settings.database_url)
+    bare_meta.create_all(engine)
+    app = FastAPI()
+    app.state.settings = settings
+    app.state.session_factory = make_session_factory(engine)
+
+    @app.post("/bare", status_code=201)
+    def bare(
+        body: BareIn, db: DB, principal: Principal = require(Permission.CASE_SUBMIT)
+    ) -> dict[str, Any]:
+        row_id = db.execute(
+            insert(bare_table).values(body=body.model_dump()).returning(bare_table.c.id)
+        ).scalar_one()
+        return {"id": row_id}
+
+    return app
+
+
 def bodies(n: int, seed: int) -> list[dict[str, Any]]:
     rng = random.Random(seed)
     codes = sorted(PHRASES)
@@ -100,41 +131,48 @@ def run(backend: str, url: str, n: int, rounds: int, seed: int) -> dict[str, Any
             db, account, name="bench", expires_days=1, actor=SystemActor("bench")
         )
     headers = {"Authorization": f"Bearer {token}"}
-    intake = TestClient(create_app(settings))
-    bare = TestClient(bare_app(url))
+    clients = {
+        "intake": (TestClient(create_app(settings)), "/api/v1/cases"),
+        "bare": (TestClient(bare_app(url)), "/bare"),
+        "bare_signed_in": (TestClient(bare_signed_in_app(settings)), "/bare"),
+    }
     work = bodies(n * rounds, seed)
-    for body in work[:20]:  # warm up both (imports, caches, the classifier's model)
-        assert intake.post("/api/v1/cases", json=body, headers=headers).status_code == 201
-        assert bare.post("/bare", json=body).status_code == 201
-    rates: dict[str, list[float]] = {"intake": [], "bare": []}
-    latencies: dict[str, list[float]] = {"intake": [], "bare": []}
+    for body in work[:20]:  # warm up all (imports, caches, the classifier's model)
+        for client, path in clients.values():
+            assert client.post(path, json=body, headers=headers).status_code == 201
+    names = list(clients)
+    rates: dict[str, list[float]] = {name: [] for name in names}
+    latencies: dict[str, list[float]] = {name: [] for name in names}
+    cpu: dict[str, list[float]] = {name: [] for name in names}
     statuses: dict[str, int] = {}
     for r in range(rounds):
         chunk = work[r * n : (r + 1) * n]
-        for name in ("intake", "bare") if r % 2 == 0 else ("bare", "intake"):
-            t0 = time.perf_counter()
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            client, path = clients[name]
+            t0, c0 = time.perf_counter(), time.process_time()
             for body in chunk:
                 t = time.perf_counter()
+                res = client.post(path, json=body, headers=headers)
+                assert res.status_code == 201, res.text
+                latencies[name].append((time.perf_counter() - t) * 1000)
                 if name == "intake":
-                    res = intake.post("/api/v1/cases", json=body, headers=headers)
-                    assert res.status_code == 201, res.text
                     status = res.json().get("status", "?")
                     statuses[status] = statuses.get(status, 0) + 1
-                else:
-                    assert bare.post("/bare", json=body).status_code == 201
-                latencies[name].append((time.perf_counter() - t) * 1000)
             rates[name].append(len(chunk) / (time.perf_counter() - t0))
-    intake_rps = statistics.median(rates["intake"])
-    bare_rps = statistics.median(rates["bare"])
+            cpu[name].append((time.process_time() - c0) * 1000 / len(chunk))
+    per_s = {name: statistics.median(rates[name]) for name in names}
+    cpu_ms = {name: statistics.median(cpu[name]) for name in names}
     return {
         "backend": backend,
         "demo_build_s": round(built, 1),
         "requests_each": n * rounds,
-        "intake_per_s": round(intake_rps, 1),
-        "bare_per_s": round(bare_rps, 1),
-        "ratio": round(intake_rps / bare_rps, 3),
-        "intake_median_ms": round(statistics.median(latencies["intake"]), 2),
-        "bare_median_ms": round(statistics.median(latencies["bare"]), 2),
+        **{f"{name}_per_s": round(per_s[name], 1) for name in names},
+        "ratio": round(per_s["intake"] / per_s["bare"], 3),
+        "ratio_signed_in": round(per_s["intake"] / per_s["bare_signed_in"], 3),
+        **{f"{name}_median_ms": round(statistics.median(latencies[name]), 2) for name in names},
+        **{f"{name}_cpu_ms": round(cpu_ms[name], 2) for name in names},
+        "cpu_ratio": round(cpu_ms["bare"] / cpu_ms["intake"], 3),
+        "cpu_ratio_signed_in": round(cpu_ms["bare_signed_in"] / cpu_ms["intake"], 3),
         "intake_statuses": statuses,
     }
 
