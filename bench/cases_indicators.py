@@ -395,12 +395,14 @@ def timed_between_job_runs(
             kind = rng.choice(CHANGE_KINDS)
             picked.setdefault(rng.choice(pools[kind]), kind)
         ids, kinds = list(picked), list(picked.values())
+        # Explicit ids: the loader wrote its own, so PostgreSQL's sequence starts at 1.
+        first_id = (db.scalar(select(func.max(CaseEvent.id))) or 0) + 1
         db.execute(
             insert(CaseEvent.__table__),
             [
-                {"case_id": i, "at": moment, "actor_label": "bench", "kind": k, "data": {},
-                 "public": True}
-                for i, k in picked.items()
+                {"id": first_id + n, "case_id": i, "at": moment, "actor_label": "bench",
+                 "kind": k, "data": {}, "public": True}
+                for n, (i, k) in enumerate(picked.items())
             ],
         )  # fmt: skip
         db.execute(update(Case).where(Case.id.in_(ids)).values(updated_at=moment))

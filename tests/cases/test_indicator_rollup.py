@@ -20,8 +20,9 @@ from gongzhi.audit.services import SystemActor
 from gongzhi.cases import cli as cases_cli
 from gongzhi.cases import rollup, services
 from gongzhi.cases.demo_history import build_case_history
+from gongzhi.cases.duplicates import merge_case, unmerge_case
 from gongzhi.cases.indicators import DIMENSIONS, Scope, Tally, compute
-from gongzhi.cases.models import Case, CaseClock, CaseStatus, ClockKind
+from gongzhi.cases.models import Case, CaseClock, CaseStatus, ClockKind, Outcome
 from gongzhi.cases.rollup_models import CaseIndicatorDay, CaseIndicatorRollup
 from gongzhi.config import Settings
 from gongzhi.db import time_travel
@@ -80,6 +81,12 @@ def history(db: Session, seeded: None, settings: Settings) -> None:
         waiting = submit(db, address_text=YUHUA_ADDRESS, description="楼道里的路灯坏了")
     with time_travel(END - timedelta(days=11)):
         services.pause_for_citizen(db, waiting, reason="等待群众补充照片", actor=ACTOR)
+    # Two reports of the same problem, merged before the roll-up (unmerged later).
+    with time_travel(END - timedelta(days=9)):
+        main = submit(db, address_text=YUHUA_ADDRESS, description="村口的垃圾桶满了没人清运")
+        again = submit(db, address_text=YUHUA_ADDRESS, description="村口垃圾桶满了，好几天了")
+    with time_travel(END - timedelta(days=8)):
+        merge_case(db, again, into=main, actor=ACTOR, reason="同一个垃圾桶")
     db.flush()
 
 
@@ -269,6 +276,15 @@ def _changes(db: Session) -> list[tuple[str, Callable[[], datetime], bool]]:
         assert clock.due_at > before  # the deadline moved off a rolled-up day
         return before
 
+    def unmerge() -> datetime:
+        merged = db.scalars(
+            select(Case).where(Case.outcome == Outcome.DUPLICATE.value).order_by(Case.id.desc())
+        ).first()
+        assert merged is not None and merged.closed_at is not None
+        closed_at = merged.closed_at
+        unmerge_case(db, merged, actor=ACTOR, reason="不是同一个问题")
+        return closed_at
+
     def move() -> datetime:
         # A change with no timeline entry (here: the place corrected by hand); the column's
         # onupdate stamps updated_at, and the rule assumes the worst.
@@ -279,7 +295,7 @@ def _changes(db: Session) -> list[tuple[str, Callable[[], datetime], bool]]:
 
     return [("rate", rate, False), ("reopen", reopen, True), ("return", return_, True),
             ("reroute", reroute, True), ("resume", resume, True),
-            ("move", move, True)]  # fmt: skip
+            ("unmerge", unmerge, True), ("move", move, True)]  # fmt: skip
 
 
 @pytest.mark.usefixtures("history")

@@ -36,8 +36,11 @@ case services:
    dispatch it answers. A dispatch, re-routing or return changes the lead and nothing else
    the indicators read (but the returned dispatch): it alters the days of the counts keyed
    by the lead (closing, rating, feedback deadlines, verifications) and the returned
-   dispatch's day. Any other kind (a reopening, a resumption, an unmerging, a kind added
-   later), or a stamp without its entry, may alter every day the case touches.
+   dispatch's day. A reopening or an unmerging takes back the closing and the rating (and,
+   reopening, the lead): it alters the lead's days and the days of the closings and ratings
+   taken back (their entries: closed, verified, merged, rated). Any other kind (a
+   resumption, a kind added later), or a stamp without its entry, may alter every day the
+   case touches.
 4. A case-changing transaction lasts less than :data:`CHANGE_MARGIN`, so a change stamped
    at ``t`` is committed (visible) by ``t + CHANGE_MARGIN``.
 
@@ -269,6 +272,11 @@ SIGN_OFF = "accepted"
 # of the dispatch returned. Dispatches keep their own department, so their days stay.
 LEAD_CHANGES = frozenset({"dispatched", "rerouted", "returned"})
 VERIFICATIONS = frozenset({"verified", "rework"})
+# A reopening or an unmerging takes back the closing and the rating and, for a reopening,
+# the lead: it alters the days of the counts keyed by the lead and the days of the closings
+# and ratings taken back (their timeline entries). Dispatches keep their days.
+TAKE_BACKS = frozenset({"reopened", "unmerged"})
+CLOSINGS = frozenset({"closed", "verified", "merged", "rated"})
 
 
 @dataclass
@@ -278,6 +286,7 @@ class _Changed:
     updated_at: datetime
     days: set[date] = field(default_factory=set)  # the days it touches (fact 2)
     lead_days: set[date] = field(default_factory=set)  # ... of the counts keyed by its lead
+    closing_days: set[date] = field(default_factory=set)  # ... of its closings and ratings
     entries: list[tuple[datetime, str]] = field(default_factory=list)  # its timeline
     signed: dict[date, list[datetime]] = field(default_factory=dict)  # dispatch day: sign-offs
     returned: dict[date, list[datetime]] = field(default_factory=dict)  # dispatch day: returns
@@ -302,8 +311,11 @@ class _Changed:
                     return True
                 if any(moment > since for moment in self.returned.get(day.day, ())):
                     return True
+            elif kind in TAKE_BACKS:
+                if day.day in self.lead_days or day.day in self.closing_days:
+                    return True
             else:
-                return True  # a reopening, resumption, unmerging, or a kind not known here
+                return True  # a resumption, or a kind not known here
         return False
 
 
@@ -363,7 +375,10 @@ def stale_days(db: Session, days: Sequence[DayRow], *, limit: int) -> set[date]:
                 CaseEvent.case_id.in_(chunk)
             )
         ):
-            touches(case_id, index.at(at), by_lead=kind in VERIFICATIONS)
+            day = index.at(at)
+            touches(case_id, day, by_lead=kind in VERIFICATIONS)
+            if day is not None and kind in CLOSINGS:
+                changed[case_id].closing_days.add(day.day)
             changed[case_id].entries.append((at, kind))
         for case_id, started_at, due_at, paused_at, paused_seconds in db.execute(
             select(
