@@ -50,8 +50,9 @@ catalogs: $(VENV)/.stamp-deps ## Compile the translation catalogues
 	@if ls src/gongzhi/web/locale/*/LC_MESSAGES/*.po >/dev/null 2>&1; then \
 		$(BIN)/pybabel -q compile --use-fuzzy -d src/gongzhi/web/locale -D messages; fi
 
-test-setup: ## Browser for the end-to-end tests (Debian's Chromium and a CJK font)
+test-setup: ## Browser for the end-to-end tests (Chromium, a CJK font), pyspark for the Spark linkage test
 	@bash scripts/ensure-chromium
+	$(BIN)/python -m pip install --quiet -e '.[spark]'
 
 serve: setup ## Serve the current database without rebuilding the demo
 	$(BIN)/gongzhi serve --port $(PORT)

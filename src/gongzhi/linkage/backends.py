@@ -8,6 +8,7 @@ cluster's master URL. Spark needs the optional extra: ``pip install -e '.[spark]
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -41,12 +42,20 @@ def spark_session(master: str = "local[2]") -> Any:
 
     Small local sessions: few shuffle partitions, no UI, so a test starts in seconds.
     """
+    import tempfile
+
     from pyspark.sql import SparkSession
     from splink.backends.spark import similarity_jar_location
 
-    return (
-        SparkSession.builder.master(master)
-        .appName("gongzhi-linkage")
+    builder = SparkSession.builder.master(master)
+    if master.startswith("local"):
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        # In-process Spark talks to itself over the loopback interface only.
+        builder = builder.config("spark.driver.host", "127.0.0.1").config(
+            "spark.driver.bindAddress", "127.0.0.1"
+        )
+    session = (
+        builder.appName("gongzhi-linkage")
         .config("spark.jars", similarity_jar_location())
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.default.parallelism", "4")
@@ -55,6 +64,9 @@ def spark_session(master: str = "local[2]") -> Any:
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .getOrCreate()
     )
+    session.sparkContext.setLogLevel("ERROR")
+    session.sparkContext.setCheckpointDir(tempfile.mkdtemp(prefix="gongzhi-spark-"))
+    return session
 
 
 def make_db_api(backend: Backend, settings: LinkageSettings | None = None) -> Any:
@@ -69,7 +81,11 @@ def make_db_api(backend: Backend, settings: LinkageSettings | None = None) -> An
 
         return SparkAPI(
             spark_session=spark_session(settings.spark_master),
-            break_lineage_method="parquet",
+            # Local runs keep intermediate tables in memory; a cluster writes them as Parquet
+            # under the checkpoint directory.
+            break_lineage_method="persist"
+            if settings.spark_master.startswith("local")
+            else "parquet",
             num_partitions_on_repartition=4,
         )
     import duckdb

@@ -112,9 +112,10 @@ def person_settings(*, checksum_aware: bool = True) -> Any:
         comparison_description="姓名 / name",
         comparison_levels=[
             cll.NullLevel("name"),
-            cll.ExactMatchLevel("name", term_frequency_adjustments=True).configure(
-                label_for_charts="相同 / exact"
-            ),
+            # No term-frequency adjustment: a model saved with one does not predict on Spark
+            # (Splink 5 then leaves out the frequency table), and the birth date beside the
+            # name already separates the many 王伟 of a county.
+            cll.ExactMatchLevel("name").configure(label_for_charts="相同 / exact"),
             cll.ExactMatchLevel("name_pinyin").configure(
                 label_for_charts="拼音相同(同音字) / same pinyin"
             ),
@@ -282,10 +283,12 @@ class LinkageRun:
 
         self._db_api = make_db_api(self.backend, self.settings)
         if self.model is not None:
-            settings: Any = (
+            settings: Any = _portable_model(
                 json.loads(Path(self.model).read_text("utf-8"))
                 if isinstance(self.model, str | Path)
-                else self.model
+                else self.model,
+                self.kind,
+                self._db_api.sql_dialect.sql_dialect_str,
             )
         elif self.kind == "person":
             settings = person_settings(checksum_aware=self.checksum_aware)
@@ -457,6 +460,38 @@ class LinkageRun:
             if rows:
                 return rows
         return []
+
+
+def _portable_model(model: dict[str, Any], kind: str, dialect: str) -> dict[str, Any]:
+    """A saved model, rebuilt for the backend at hand.
+
+    Splink writes the comparison levels' SQL in the dialect the model was trained on without
+    saying so, and DuckDB's SQL does not run on Spark (quoted names are string literals there,
+    the similarity functions have other names). So the comparisons are built afresh from this
+    module's definitions for ``dialect`` and the trained parameters (the prior, each level's m
+    and u) are copied over by position. A model whose comparisons are not this module's is
+    returned as it is (it then runs on the backend it was saved from).
+    """
+    aware = any(
+        "both valid" in str(level.get("label_for_charts"))
+        for comparison in model.get("comparisons", [])
+        for level in comparison["comparison_levels"]
+    )
+    build = person_settings if kind == "person" else entity_settings
+    fresh = build(checksum_aware=aware).get_settings(dialect).as_dict()
+    saved = {c["output_column_name"]: c for c in model.get("comparisons", [])}
+    shape = {c["output_column_name"]: len(c["comparison_levels"]) for c in fresh["comparisons"]}
+    if {name: len(c["comparison_levels"]) for name, c in saved.items()} != shape:
+        return model
+    for comparison in fresh["comparisons"]:
+        levels = saved[comparison["output_column_name"]]["comparison_levels"]
+        for level, trained in zip(comparison["comparison_levels"], levels, strict=True):
+            for key in ("m_probability", "u_probability"):
+                if key in trained:
+                    level[key] = trained[key]
+    fresh["probability_two_random_records_match"] = model["probability_two_random_records_match"]
+    fresh["link_type"] = model.get("link_type", fresh["link_type"])
+    return fresh
 
 
 def _finite(value: Any) -> float | None:
