@@ -50,9 +50,12 @@ catalogs: $(VENV)/.stamp-deps ## Compile the translation catalogues
 	@if ls src/gongzhi/web/locale/*/LC_MESSAGES/*.po >/dev/null 2>&1; then \
 		$(BIN)/pybabel -q compile --use-fuzzy -d src/gongzhi/web/locale -D messages; fi
 
-test-setup: ## Browser for the end-to-end tests (Chromium, a CJK font), pyspark for the Spark linkage test
+test-setup: $(VENV)/.stamp-spark ## Browser for the end-to-end tests (Chromium, a CJK font), pyspark for the Spark linkage test
 	@bash scripts/ensure-chromium
+
+$(VENV)/.stamp-spark: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[spark]'
+	touch $@
 
 serve: setup ## Serve the current database without rebuilding the demo
 	$(BIN)/gongzhi serve --port $(PORT)
