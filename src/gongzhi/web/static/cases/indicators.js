@@ -26,7 +26,13 @@
     target.style.height = Math.max(320, groups.length * 28 + 120) + "px";
     var chart = window.echarts.init(target);
     chart.setOption({
-      tooltip: { trigger: "axis", valueFormatter: function (v) { return v == null ? "—" : v + "%"; } },
+      // Drawn on the canvas: the HTML tooltip writes style="…" markup, which the
+      // Content-Security-Policy (no inline styles) refuses.
+      tooltip: {
+        trigger: "axis",
+        renderMode: "richText",
+        valueFormatter: function (v) { return v == null ? "—" : v + "%"; }
+      },
       legend: { top: 0 },
       grid: { left: 8, right: 16, top: 48, bottom: 8, containLabel: true },
       xAxis: { type: "value", max: 100, axisLabel: { formatter: "{value}%" } },
