@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEMO_SECRET = "gongzhi-demo-secret-not-for-production"
@@ -106,6 +106,9 @@ class Settings(BaseSettings):
     audit_checkpoint_every_events: int = 1000
     audit_checkpoint_every_minutes: int = 10
     audit_retention_days: int = 180
+    # Citizens' PIPL requests (docs/privacy.md) are answered within this many working days;
+    # GB/T 35273-2020 §8.7 allows at most 30 days.
+    privacy_request_working_days: int = Field(default=15, ge=1, le=20)
 
     @field_validator("office_hours")
     @classmethod

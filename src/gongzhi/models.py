@@ -11,5 +11,6 @@ from gongzhi.data import models as data_models  # noqa: F401
 from gongzhi.notify import models as notify_models  # noqa: F401
 from gongzhi.org import models as org_models  # noqa: F401
 from gongzhi.people import models as people_models  # noqa: F401
+from gongzhi.privacy import models as privacy_models  # noqa: F401
 from gongzhi.regions import models as regions_models  # noqa: F401
 from gongzhi.security import models as security_models  # noqa: F401

@@ -45,6 +45,11 @@ class Account(Base):
     # The last accepted TOTP time step: a code is good once, never replayed in its window.
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     locale: Mapped[str | None] = mapped_column(String(10))
+    # A citizen's own record in the people register, linked once they prove their ID number
+    # (privacy.services.link_person); what "who used my data" lists besides their cases.
+    person_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("person.id"), unique=True, index=True
+    )
 
     grants: Mapped[list[RoleGrant]] = relationship(
         back_populates="account",

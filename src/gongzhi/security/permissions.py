@@ -49,6 +49,15 @@ class Permission(StrEnum):
     DATA_CATALOGUE_READ = "data:catalogue:read"  # the catalogue, versions, quality reports
     DATA_CATALOGUE_MANAGE = "data:catalogue:manage"  # create datasets, edit metadata, schemas
     DATA_IMPORT = "data:dataset:import"  # upload a file as a new version
+    # privacy (docs/privacy.md): reveal masked personal data for a stated purpose, look up a
+    # person, a citizen's own "who used my data" list and PIPL requests
+    PERSONAL_DATA_REVEAL = "privacy:personal_data:reveal"
+    # The contact of an anonymous reporter, only on a legal order (stronger than the above).
+    ANONYMOUS_CONTACT_REVEAL = "privacy:anonymous_contact:reveal"
+    PERSON_LOOKUP = "privacy:person:lookup"
+    DATA_USE_READ_OWN = "privacy:data_use:read_own"
+    PRIVACY_REQUEST_SUBMIT = "privacy:request:submit"
+    PRIVACY_REQUEST_HANDLE = "privacy:request:handle"
     # notifications
     NOTIFICATION_READ_OWN = "notify:notification:read_own"
     # web shell
@@ -98,11 +107,25 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.CASE_SUBMIT,
             P.CASE_READ_OWN,
             P.NOTIFICATION_READ_OWN,
+            P.DATA_USE_READ_OWN,
+            P.PRIVACY_REQUEST_SUBMIT,
         }
     ),
     Role.GRID_WORKER: _STAFF_BASE | {P.CASE_SUBMIT, P.CASE_VERIFY},
-    Role.TOWNSHIP_CLERK: _STAFF_BASE | {P.CASE_SUBMIT, P.CASE_SUMMON, P.CASE_INDICATORS},
-    Role.DEPARTMENT_HANDLER: _STAFF_BASE | {P.CASE_HANDLE, P.CASE_CHECK_IN},
+    # Reveal (privacy.policy): a township clerk verifies the identity of residents registered
+    # in the township; a handler reveals the contact of a case its department leads; the
+    # dispatcher calls reporters back and verifies callers. Leaders, data officers and the
+    # three administrators see personal data masked only.
+    Role.TOWNSHIP_CLERK: _STAFF_BASE
+    | {
+        P.CASE_SUBMIT,
+        P.CASE_SUMMON,
+        P.CASE_INDICATORS,
+        P.PERSON_LOOKUP,
+        P.PERSONAL_DATA_REVEAL,
+    },
+    Role.DEPARTMENT_HANDLER: _STAFF_BASE
+    | {P.CASE_HANDLE, P.CASE_CHECK_IN, P.PERSONAL_DATA_REVEAL},
     Role.DISPATCHER: _STAFF_BASE
     | {
         P.CASE_SUBMIT,
@@ -110,6 +133,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         P.CASE_TRIAGE,
         P.CASE_MERGE,
         P.CASE_INDICATORS,
+        P.PERSON_LOOKUP,
+        P.PERSONAL_DATA_REVEAL,
     },
     Role.LEADER: _STAFF_BASE | {P.CASE_INDICATORS, P.DATA_CATALOGUE_READ},
     Role.DATA_OFFICER: _STAFF_BASE
@@ -135,8 +160,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         P.OPEN311_KEY_MANAGE,
         P.CLASSIFIER_TRAIN,
     },
-    # Security administrator: who holds which role; no business data changes.
-    Role.SECURITY_ADMIN: _STAFF_BASE | {P.ROLE_GRANT},
+    # Security administrator: who holds which role; no business data changes. Also the
+    # personal-information protection officer (PIPL Art. 52): answers citizens' PIPL
+    # requests and alone may open an anonymous reporter's contact, on a legal order.
+    Role.SECURITY_ADMIN: _STAFF_BASE
+    | {P.ROLE_GRANT, P.PRIVACY_REQUEST_HANDLE, P.ANONYMOUS_CONTACT_REVEAL},
     # Audit administrator: reads everything in the audit log, changes nothing.
     Role.AUDIT_ADMIN: _STAFF_BASE | {P.AUDIT_READ},
 }
