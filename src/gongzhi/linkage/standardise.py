@@ -124,6 +124,7 @@ def normalise_date(raw: str) -> str | None:
     if not text:
         return None
     match = _DATE.match(text) if not text.isdigit() else None
+    parts: tuple[str, ...]
     if text.isdigit() and len(text) == 8:
         parts = (text[:4], text[4:6], text[6:])
     elif match:
