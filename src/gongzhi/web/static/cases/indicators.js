@@ -26,7 +26,7 @@
     target.style.height = Math.max(320, groups.length * 28 + 120) + "px";
     var chart = window.echarts.init(target);
     chart.setOption({
-      // Drawn on the canvas: the HTML tooltip writes style="…" markup, which the
+      // Drawn on the canvas: the HTML tooltip writes inline style attributes, which the
       // Content-Security-Policy (no inline styles) refuses.
       tooltip: {
         trigger: "axis",
