@@ -1145,6 +1145,7 @@ ESCALATION_LABELS = {1: "催办", 2: "督办", 3: "上报上级"}
 class SweepReport:
     warned: int = 0
     escalated: int = 0
+    notices: int = 0  # in-app notifications to staff
 
 
 def _escalation_level(overdue_hours: float, length_hours: float) -> int:
@@ -1166,6 +1167,7 @@ def sweep_clocks(
     at once (rows are claimed with SKIP LOCKED on PostgreSQL, every step is idempotent)."""
     moment = now or utcnow()
     report = SweepReport()
+    recipients: dict[tuple[int | None, int | None, str | None], list[int]] = {}
     stmt = (
         select(CaseClock)
         .join(Case, Case.id == CaseClock.case_id)
@@ -1199,6 +1201,7 @@ def sweep_clocks(
                     data={"clock": clock.kind, "due_at": clock.due_at.isoformat()},
                     public=False,
                 )
+                report.notices += _notify_deadline(db, case, clock, None, settings, recipients)
             continue
         overdue = calendar.working_hours_between(clock.due_at, moment)
         level = _escalation_level(overdue, length)
@@ -1228,5 +1231,91 @@ def sweep_clocks(
             new={"clock": clock.kind, "level": level},
             region_code=case.region_code,
         )
+        report.notices += _notify_deadline(db, case, clock, level, settings, recipients)
     db.flush()
     return report
+
+
+CLOCK_LABELS = {
+    ClockKind.DISPATCH.value: ("派遣", "dispatch"),
+    ClockKind.ACCEPT.value: ("签收", "sign-off"),
+    ClockKind.HANDLE.value: ("办理", "handling"),
+    ClockKind.FEEDBACK.value: ("反馈", "feedback"),
+}
+ESCALATION_ENGLISH = {1: "urged", 2: "under supervision", 3: "reported to the level above"}
+
+
+def deadline_recipients(db: Session, case: Case, clock: CaseClock, level: int | None) -> list[int]:
+    """Who hears of a deadline warning (``level`` None) or an escalation step.
+
+    The warning goes to the handlers of the department that owns the clock; 催办 (1) to
+    them and the department's head; 督办 (2) to the dispatch centre and the leaders of the
+    case's region; 上报上级 (3) to the dispatch centre and the leaders of the region and of
+    the level above them. The dispatch clock (and any clock of a case without a lead) is
+    the dispatch centre's own; a department with nobody on the platform leaves its notices
+    to the dispatch centre, so that someone always hears.
+    """
+    from gongzhi.org import queries as org
+    from gongzhi.security.permissions import Role
+
+    def dispatchers() -> list[int]:
+        return org.role_holders_over(db, Role.DISPATCHER, case.region_code, levels=1)
+
+    owner = None if clock.kind == ClockKind.DISPATCH else case.lead_department_id
+    if level is None or level == 1:
+        if owner is None:
+            return dispatchers()
+        handlers = org.department_handlers(db, owner)
+        heads = org.department_heads(db, owner) if level == 1 else []
+        return list(dict.fromkeys([*handlers, *heads])) or dispatchers()
+    leaders = org.role_holders_over(
+        db, Role.LEADER, case.region_code, levels=1 if level == 2 else 2
+    )
+    return list(dict.fromkeys([*dispatchers(), *leaders]))
+
+
+def _notify_deadline(
+    db: Session,
+    case: Case,
+    clock: CaseClock,
+    level: int | None,
+    settings: Settings | None,
+    recipients: dict[tuple[int | None, int | None, str | None], list[int]],
+) -> int:
+    """Tell the people who must act, in-app, once per case and step: another clock of the
+    same case reaching a step already announced (the handling and feedback deadlines often
+    fall together) tells only those not told yet, e.g. a department the case was re-routed
+    to. ``recipients`` caches the answers of one sweep."""
+    from gongzhi.notify.services import enqueue_once
+
+    owner = None if clock.kind == ClockKind.DISPATCH else case.lead_department_id
+    key = (owner, level, case.region_code)
+    if key not in recipients:
+        recipients[key] = deadline_recipients(db, case, clock, level)
+    to = recipients[key]
+    if not to:
+        return 0
+    label, english = CLOCK_LABELS.get(clock.kind, (clock.kind, clock.kind))
+    tz = ZoneInfo(_settings(settings).timezone)
+    due = clock.due_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    if level is None:
+        kind = "case_deadline_warning"
+        subject = f"诉求 {case.number} {label}期限将至"
+        body = f"{label}期限 {due}，请及时处理 / the {english} deadline is {due}"
+    else:
+        kind = f"case_escalation_{level}"
+        step = ESCALATION_LABELS[level]
+        subject = f"【{step}】诉求 {case.number} {label}已超期"
+        body = (
+            f"{label}期限 {due} 已过，{step} / the {english} deadline {due} has passed: "
+            f"{ESCALATION_ENGLISH[level]}"
+        )
+    sent = enqueue_once(
+        db,
+        recipient_account_ids=to,
+        kind=kind,
+        subject=subject,
+        body=body,
+        case_number=case.number,
+    )
+    return len(sent)

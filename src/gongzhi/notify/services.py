@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from gongzhi.audit.services import Actor, record
@@ -148,3 +148,43 @@ def requeue(db: Session, notification: Notification, now: datetime, *, actor: Ac
         old=old,
         new={"status": notification.status, "attempts": 0},
     )
+
+
+def enqueue_once(
+    db: Session,
+    *,
+    recipient_account_ids: Sequence[int],
+    kind: str,
+    subject: str,
+    body: str,
+    case_number: str,
+) -> list[Notification]:
+    """In-app messages to each account that has not yet had one of ``kind`` about this case:
+    a notice repeated by every run of a periodic job (or by two clocks of one case reaching
+    the same step) reaches each person once."""
+    wanted = list(dict.fromkeys(recipient_account_ids))
+    if not wanted:
+        return []
+    told = set(
+        db.scalars(
+            select(Notification.recipient_account_id).where(
+                Notification.case_number == case_number,
+                Notification.kind == kind,
+                Notification.recipient_account_id.in_(wanted),
+            )
+        )
+    )
+    rows: list[Notification] = []
+    for account_id in wanted:
+        if account_id not in told:
+            rows.extend(
+                enqueue(
+                    db,
+                    recipient_account_id=account_id,
+                    kind=kind,
+                    subject=subject,
+                    body=body,
+                    case_number=case_number,
+                )
+            )
+    return rows

@@ -43,8 +43,8 @@ from gongzhi.regions.codes import (
     pad,
 )
 from gongzhi.regions.codes import subtree_bounds as _bounds
-from gongzhi.security.models import Account
-from gongzhi.security.permissions import Permission
+from gongzhi.security.models import Account, RoleGrant
+from gongzhi.security.permissions import ROLE_PERMISSIONS, Permission, Role
 from gongzhi.security.principal import Principal
 
 # -- departments --------------------------------------------------------------------------
@@ -519,7 +519,10 @@ def responsibility_list(db: Session) -> ResponsibilityList:
     memo: ResponsibilityList | None = db.info.get(_MEMO_KEY)
     if memo is not None:
         return memo
-    fingerprint = tuple(db.execute(_FINGERPRINT).one())
+    if db.new or db.dirty or db.deleted:
+        db.flush()  # the check must see the session's own pending writes
+    # On the session's connection, past the ORM's statement handling (a third of the cost).
+    fingerprint = tuple(db.connection().execute(_FINGERPRINT).one())
     slot = str(db.get_bind().engine.url)
     cached = _lists.get(slot)
     if cached is None or cached.fingerprint != fingerprint:
@@ -651,3 +654,71 @@ def calendar_for(db: Session, settings: Settings, region_code: str | None = None
 @lru_cache(maxsize=16)
 def _office_hours(text: str) -> tuple[tuple[time, time], ...]:
     return parse_office_hours(text)
+
+
+# -- who must act: recipients of deadline notices -------------------------------------------
+
+# The org model keeps no "head of department" field: the staff profile's title says who is
+# in charge (局长, 主任, 镇长, 书记, 负责人 …).
+HEAD_TITLE_ENDINGS = ("长", "主任", "书记", "负责人")
+
+
+def _roles_with(permission: Permission) -> list[str]:
+    return [role.value for role, granted in ROLE_PERMISSIONS.items() if permission in granted]
+
+
+def department_handlers(db: Session, department_id: int) -> list[int]:
+    """Accounts of the department's staff who may handle its cases (sign, handle, feed
+    back), active ones only, in account order."""
+    stmt = (
+        select(StaffProfile.account_id)
+        .join(Account, Account.id == StaffProfile.account_id)
+        .join(RoleGrant, RoleGrant.account_id == StaffProfile.account_id)
+        .where(
+            StaffProfile.department_id == department_id,
+            Account.active.is_(True),
+            RoleGrant.role.in_(_roles_with(Permission.CASE_HANDLE)),
+        )
+        .distinct()
+        .order_by(StaffProfile.account_id)
+    )
+    return list(db.scalars(stmt))
+
+
+def department_heads(db: Session, department_id: int) -> list[int]:
+    """Accounts of the staff in charge of the department (see HEAD_TITLE_ENDINGS)."""
+    rows = db.execute(
+        select(StaffProfile.account_id, StaffProfile.title)
+        .join(Account, Account.id == StaffProfile.account_id)
+        .where(StaffProfile.department_id == department_id, Account.active.is_(True))
+        .order_by(StaffProfile.account_id)
+    )
+    return [
+        account_id
+        for account_id, title in rows
+        if title and title.strip().endswith(HEAD_TITLE_ENDINGS)
+    ]
+
+
+def role_holders_over(
+    db: Session, role: Role, region_code: str | None, *, levels: int | None = None
+) -> list[int]:
+    """Active accounts holding ``role`` over ``region_code`` (a grant on the region or one of
+    its ancestors), nearest grants first. ``levels=1`` keeps only the nearest level that
+    has any holder, ``levels=2`` that one and the next above it; None keeps all. With no
+    region (a place not known yet) every holder of the role counts as covering it."""
+    stmt = (
+        select(RoleGrant.account_id, RoleGrant.region_code)
+        .join(Account, Account.id == RoleGrant.account_id)
+        .where(RoleGrant.role == role.value, Account.active.is_(True))
+        .order_by(RoleGrant.account_id)
+    )
+    if region_code is not None:
+        stmt = stmt.where(RoleGrant.region_code.in_([*ancestor_codes(region_code), region_code]))
+    by_depth: dict[int, list[int]] = {}
+    for account_id, scope in db.execute(stmt):
+        by_depth.setdefault(level_of(scope) or 0, []).append(account_id)
+    depths = sorted(by_depth, reverse=True)
+    if levels is not None:
+        depths = depths[:levels]
+    return list(dict.fromkeys(a for depth in depths for a in by_depth[depth]))
