@@ -107,6 +107,8 @@ def _mount_routers(app: FastAPI) -> None:
     from gongzhi.notify import pages as notify_pages
     from gongzhi.org import api as org_api
     from gongzhi.org import pages as org_pages
+    from gongzhi.privacy import api as privacy_api
+    from gongzhi.privacy import pages as privacy_pages
     from gongzhi.regions import api as regions_api
     from gongzhi.regions import pages as regions_pages
     from gongzhi.security import api as security_api
@@ -136,6 +138,8 @@ def _mount_routers(app: FastAPI) -> None:
         data_pages,
         data_api,
         audit_api,
+        privacy_pages,
+        privacy_api,
     ):
         app.include_router(module.router)
 

@@ -258,7 +258,8 @@ def test_detail_shows_timeline_clocks_and_hides_anonymous_contact(
     dispatcher = signed_in("dispatcher")
     page = dispatcher.get(f"/cases/{named}")
     assert page.status_code == 200
-    assert "13700000009" in page.text and "受理" in page.text and "分拨时限" in page.text
+    assert "137****0009" in page.text and "13700000009" not in page.text  # masked
+    assert "受理" in page.text and "分拨时限" in page.text
     assert "派遣" in page.text  # the dispatcher may act: the form is offered
     hidden = dispatcher.get(f"/cases/{anonymous}")
     assert hidden.status_code == 200 and "13700000008" not in hidden.text

@@ -18,6 +18,7 @@ from gongzhi.cases.schemas import (
     CaseOut,
     CaseSummary,
     CloseIn,
+    ContactOut,
     DispatchIn,
     ExtensionDecisionIn,
     ExtensionIn,
@@ -71,14 +72,36 @@ def _is_staff(principal: Principal) -> bool:
     return principal.can(Permission.CASE_READ)
 
 
-def _out(request: Request, db: DB, principal: Principal, case: Case) -> CaseOut:
+def _contact(db: DB, principal: Principal, case: Case, *, echo: bool = False) -> ContactOut | None:
+    """The contact masked for staff (privacy.queries.contact_view); ``echo`` returns what the
+    caller has just typed in, unchanged (entering a call is not a reveal)."""
+    from gongzhi.privacy.queries import contact_view
+
+    if echo and case.contact is not None:
+        c = case.contact
+        return ContactOut(name=c.name, phone=c.phone, email=c.email)
+    view = contact_view(db, principal, case, may_see=queries.may_see_contact(db, principal, case))
+    if view is None:
+        return None
+    return ContactOut(
+        name=view.name,
+        phone=view.phone,
+        email=view.email,
+        masked=view.masked,
+        revealable=view.revealable,
+    )
+
+
+def _out(
+    request: Request, db: DB, principal: Principal, case: Case, *, echo_contact: bool = False
+) -> CaseOut:
     settings = _settings(request)
     calendar = services.work_calendar(db, case, settings)
     return CaseOut.build(
         case,
         lead=queries.lead_department_name(db, case),
         staff=_is_staff(principal),
-        show_contact=queries.may_see_contact(db, principal, case),
+        contact=_contact(db, principal, case, echo=echo_contact),
         clock_states=clock_state(case, utcnow(), calendar),
     )
 
@@ -126,7 +149,7 @@ def submit(
         media_urls=body.media_urls,
         settings=_settings(request),
     )
-    return _out(request, db, principal, case)
+    return _out(request, db, principal, case, echo_contact=True)
 
 
 @router.get("", response_model=list[CaseSummary])

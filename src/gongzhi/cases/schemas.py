@@ -75,9 +75,17 @@ class ExtensionDecisionIn(BaseModel):
 
 
 class ContactOut(BaseModel):
+    """The reporter's contact as the caller may see it: staff get it masked by the Chinese
+    conventions (138****1999, 张*) and reveal it for a purpose through
+    ``POST /api/v1/privacy/case-contacts/{number}/reveal`` (docs/privacy.md)."""
+
     name: str | None
     phone: str | None
     email: str | None
+    masked: bool = Field(default=False, description="Values are masked for display.")
+    revealable: bool = Field(
+        default=False, description="The caller may reveal them with a stated purpose."
+    )
 
 
 class EventOut(BaseModel):
@@ -169,12 +177,9 @@ class CaseOut(CaseSummary):
         *,
         lead: str | None,
         staff: bool,
-        show_contact: bool,
+        contact: ContactOut | None,
         clock_states: dict[str, ClockState],
     ) -> CaseOut:
-        contact = None
-        if show_contact and c.contact is not None:
-            contact = ContactOut(name=c.contact.name, phone=c.contact.phone, email=c.contact.email)
         events = [e for e in c.events if staff or e.public]
         return cls(
             **cls.fields_of(c, lead),

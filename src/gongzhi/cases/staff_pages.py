@@ -42,6 +42,7 @@ from gongzhi.db import utcnow
 from gongzhi.errors import Conflict, Invalid, NotFound
 from gongzhi.org.models import Department, Matter
 from gongzhi.org.queries import list_departments
+from gongzhi.privacy.queries import contact_view
 from gongzhi.regions.codes import subtree_bounds
 from gongzhi.security.deps import DB, require
 from gongzhi.security.permissions import Permission
@@ -800,7 +801,10 @@ def case_page(
             "lead": queries.lead_department_name(db, case),
             "clocks": _clock_views(request, db, case),
             "assignments": [(a, departments.get(a.department_id)) for a in case.assignments],
-            "contact": case.contact if queries.may_see_contact(db, principal, case) else None,
+            # Masked unless the viewer reveals it for a purpose (privacy.pages, one view).
+            "contact": contact_view(
+                db, principal, case, may_see=queries.may_see_contact(db, principal, case)
+            ),
             "region": _region_names(db, [case]).get(case.region_code or ""),
             "matter_name": names.get(case.matter_code or ""),
             "matters": sorted(names.items()),

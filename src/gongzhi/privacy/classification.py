@@ -38,6 +38,7 @@ from gongzhi.crypto.masking import (
     mask_name,
     mask_phone,
 )
+from gongzhi.web.i18n import N_
 
 
 class Level(IntEnum):
@@ -134,7 +135,7 @@ def _f(
     return FieldClass(key, level, kind, label, personal, note)
 
 
-S, I, P = Level.SENSITIVE, Level.INTERNAL, Level.PUBLIC
+SENS, INTL, PUB = Level.SENSITIVE, Level.INTERNAL, Level.PUBLIC
 
 # Every personal or otherwise classified column. tests/privacy/test_classification.py checks
 # that every sealed column (crypto.fields.REGISTRY) is listed here as personal.
@@ -142,41 +143,41 @@ FIELDS: dict[str, FieldClass] = {
     f.key: f
     for f in (
         # the reporter's contact on a case (cases.models.CaseContact)
-        _f("case_contact.name", S, Kind.NAME, "反映人姓名"),
-        _f("case_contact.phone", S, Kind.PHONE, "反映人电话"),
-        _f("case_contact.email", S, Kind.EMAIL, "反映人邮箱"),
+        _f("case_contact.name", SENS, Kind.NAME, N_("反映人姓名")),
+        _f("case_contact.phone", SENS, Kind.PHONE, N_("反映人电话")),
+        _f("case_contact.email", SENS, Kind.EMAIL, N_("反映人邮箱")),
         # the case itself: its place is needed in full by whoever handles it
         _f(
             "service_case.address_text",
-            I,
+            INTL,
             Kind.ADDRESS,
-            "问题地址",
+            N_("问题地址"),
             note="the problem's place, often the reporter's home: cut to the township "
             "wherever it is published",
         ),
-        _f("service_case.description", I, Kind.TEXT, "诉求内容", note="free text"),
-        _f("service_case.lat", I, Kind.TEXT, "纬度"),
-        _f("service_case.lon", I, Kind.TEXT, "经度"),
-        _f("service_case.number", P, Kind.TEXT, "案件编号", personal=False),
-        _f("service_case.status", P, Kind.TEXT, "状态", personal=False),
-        _f("service_case.matter_code", P, Kind.TEXT, "事项类别", personal=False),
+        _f("service_case.description", INTL, Kind.TEXT, N_("诉求内容"), note="free text"),
+        _f("service_case.lat", INTL, Kind.TEXT, N_("纬度")),
+        _f("service_case.lon", INTL, Kind.TEXT, N_("经度")),
+        _f("service_case.number", PUB, Kind.TEXT, N_("案件编号"), personal=False),
+        _f("service_case.status", PUB, Kind.TEXT, N_("状态"), personal=False),
+        _f("service_case.matter_code", PUB, Kind.TEXT, N_("事项类别"), personal=False),
         # the people register (people.models.Person)
-        _f("person.id_number", S, Kind.ID_NUMBER, "身份证号码"),
-        _f("person.name", S, Kind.NAME, "姓名"),
-        _f("person.phone", S, Kind.PHONE, "电话"),
-        _f("person.birth_date", S, Kind.BIRTH_DATE, "出生日期"),
-        _f("person.sex", I, Kind.TEXT, "性别"),
-        _f("person.household_region_code", I, Kind.TEXT, "户籍地"),
+        _f("person.id_number", SENS, Kind.ID_NUMBER, N_("身份证号码")),
+        _f("person.name", SENS, Kind.NAME, N_("姓名")),
+        _f("person.phone", SENS, Kind.PHONE, N_("电话")),
+        _f("person.birth_date", SENS, Kind.BIRTH_DATE, N_("出生日期")),
+        _f("person.sex", INTL, Kind.TEXT, N_("性别")),
+        _f("person.household_region_code", INTL, Kind.TEXT, N_("户籍地")),
         # staff (org.models.StaffProfile): a work phone colleagues call
-        _f("staff_profile.phone", I, Kind.PHONE, "工作人员电话"),
+        _f("staff_profile.phone", INTL, Kind.PHONE, N_("工作人员电话")),
         # accounts
-        _f("account.username", I, Kind.TEXT, "用户名"),
-        _f("account.display_name", I, Kind.NAME, "显示名"),
+        _f("account.username", INTL, Kind.TEXT, N_("用户名")),
+        _f("account.display_name", INTL, Kind.NAME, N_("显示名")),
         # SMS (notify.models.Notification)
-        _f("notification.recipient_phone", S, Kind.PHONE, "短信接收号码"),
+        _f("notification.recipient_phone", SENS, Kind.PHONE, N_("短信接收号码")),
         # citizens' PIPL requests (privacy.models.PrivacyRequest): free text about their data
-        _f("privacy_request.text", S, Kind.TEXT, "个人信息请求内容"),
-        _f("privacy_request.response", S, Kind.TEXT, "个人信息请求答复"),
+        _f("privacy_request.text", SENS, Kind.TEXT, N_("个人信息请求内容")),
+        _f("privacy_request.response", SENS, Kind.TEXT, N_("个人信息请求答复")),
     )
 }
 
