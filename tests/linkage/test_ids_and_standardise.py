@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 
 from gongzhi.linkage.ids import (
-    check_char,
     is_valid_id,
     normalise_id,
     normalise_uscc,
@@ -21,6 +20,7 @@ from gongzhi.linkage.standardise import (
     standardise_persons,
 )
 from gongzhi.linkage.synthetic import Village
+from gongzhi.people.idnumber import check_character
 
 
 def test_gb11643_check_character_and_15_digit_conversion() -> None:
@@ -43,7 +43,7 @@ def test_every_single_digit_typo_and_neighbour_swap_fails_the_check() -> None:
     rng = random.Random(1)
     for _ in range(500):
         first17 = "330523" + "".join(rng.choice("0123456789") for _ in range(11))
-        number = first17 + check_char(first17)
+        number = first17 + check_character(first17)
         assert is_valid_id(number)
         for i in range(17):
             for digit in "0123456789":

@@ -1,51 +1,27 @@
 """Identifier checks the linkage needs: citizen ID numbers (GB 11643) and unified social credit
 codes (GB 32100).
 
-The citizen ID check belongs to ``gongzhi.people.idnumber``; this module uses it when it is
-there and otherwise falls back to the same ISO 7064 MOD 11-2 rule, so the linkage can run (and
-be tested) on its own. Only ``check_character`` and ``to_18`` are used from it.
+The citizen ID check character and the 15 → 18 conversion are ``gongzhi.people.idnumber``'s;
+this module adds what the linkage needs around them: full-width and spaced input, and a
+validity test cheap enough for a million records.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
 
-_ID_WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))
-_ID_CHECK_CHARS = "10X98765432"
+from gongzhi.people.idnumber import check_character, to_18
+
 _ID18 = re.compile(r"^\d{17}[\dX]$")
 _ID15 = re.compile(r"^\d{15}$")
-
-
-def _check_char_18(first17: str) -> str:
-    return _ID_CHECK_CHARS[sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS, strict=False)) % 11]
-
-
-def _fallback_to_18(id15: str) -> str:
-    if not _ID15.match(id15):
-        raise ValueError(f"not a 15-digit ID number: {id15!r}")
-    # First-generation cards (1984-1999) held the birth year in two digits, all 19xx.
-    first17 = id15[:6] + "19" + id15[6:]
-    return first17 + _check_char_18(first17)
-
-
-def _load_checks() -> tuple[Callable[[str], str], Callable[[str], str]]:
-    try:
-        from gongzhi.people.idnumber import check_character, to_18
-    except ImportError:
-        return _check_char_18, _fallback_to_18
-    return check_character, to_18
-
-
-check_char, id_to_18 = _load_checks()
 
 
 def is_valid_id(id18: str) -> bool:
     """Shape and check character only. ``people.idnumber.is_valid`` also checks the province
     and the birth date, at ten times the cost: too slow for a million records, and a number
     whose check character is right is what the linkage must not treat as a typo."""
-    return bool(_ID18.match(id18)) and check_char(id18[:17]) == id18[17]
+    return bool(_ID18.match(id18)) and check_character(id18[:17]) == id18[17]
 
 
 def clean_identifier(raw: str | None) -> str:
@@ -69,7 +45,7 @@ def normalise_id(raw: str | None) -> tuple[str | None, bool]:
     if not text:
         return None, False
     if _ID15.match(text):
-        return id_to_18(text), False
+        return to_18(text), False
     if len(text) != 18:
         return None, False
     return text, is_valid_id(text)

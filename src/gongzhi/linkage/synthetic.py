@@ -33,7 +33,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from gongzhi.linkage.ids import USCC_CHARS, check_char, uscc_check_char
+from gongzhi.linkage.ids import USCC_CHARS, uscc_check_char
+from gongzhi.people.idnumber import check_character
 
 HOUSEHOLD_REGISTRY = "household_registry"
 LOW_INCOME = "low_income"
@@ -327,7 +328,7 @@ class _Generator:
                 continue
             seq = seq - (seq % 2) + (1 if sex == "M" else 0)
             first17 = f"{stem}{seq:03d}"
-            id18 = first17 + check_char(first17)
+            id18 = first17 + check_character(first17)
             if id18 not in self.used_ids:
                 self.used_ids.add(id18)
                 return id18
