@@ -105,6 +105,9 @@ def _mount_routers(app: FastAPI) -> None:
     from gongzhi.data import pages as data_pages
     from gongzhi.notify import api as notify_api
     from gongzhi.notify import pages as notify_pages
+    from gongzhi.opendata import ckan as opendata_ckan
+    from gongzhi.opendata import dcat as opendata_dcat
+    from gongzhi.opendata import pages as opendata_pages
     from gongzhi.org import api as org_api
     from gongzhi.org import pages as org_pages
     from gongzhi.privacy import api as privacy_api
@@ -137,6 +140,9 @@ def _mount_routers(app: FastAPI) -> None:
         notify_pages,
         data_pages,
         data_api,
+        opendata_ckan,
+        opendata_dcat,
+        opendata_pages,
         audit_api,
         privacy_pages,
         privacy_api,
