@@ -110,6 +110,11 @@ def build_demo(settings: Settings, *, full_china: bool = True, cases: int = 0) -
         )
     with session_scope(factory) as db, _step("演示账号 / demo accounts"):
         logins = _create_people(db, actor=actor)
+    with session_scope(factory) as db, _step("开放数据 / open datasets"):
+        from gongzhi.crypto import get_provider
+        from gongzhi.opendata.demo import seed_open_data
+
+        seed_open_data(db, provider=get_provider(settings), actor=actor)
     if cases:
         _build_cases(factory, cases)
     engine.dispose()
