@@ -110,7 +110,7 @@ def test_two_claimed_leads_are_a_collision(db: Session, monkeypatch: pytest.Monk
         leads: list[Department]
         co_handlers: list[Department]
 
-    monkeypatch.setattr(org_queries, "lead_for", lambda db, m, r: TwoLeads([a, b], []))
+    monkeypatch.setattr(org_queries, "route_for", lambda db, m, r: TwoLeads([a, b], []))
     case = submit(db, address_text=YUHUA_ADDRESS, matter_code="XC-002")
     assert (case.status, case.triage_reason) == (CaseStatus.TRIAGE, "collision")
 

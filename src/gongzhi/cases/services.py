@@ -46,9 +46,17 @@ from gongzhi.db import utcnow
 from gongzhi.errors import Conflict, Forbidden, Invalid, NotFound
 from gongzhi.org.calendar import WorkCalendar
 from gongzhi.org.models import Department, DepartmentKind, Matter, Responsibility, StaffProfile
-from gongzhi.org.queries import ResponsibilityEntry, responsibility_list
+from gongzhi.org.queries import (
+    FINGERPRINT_COLUMNS,
+    DepartmentEntry,
+    ResponsibilityEntry,
+    responsibility_list,
+)
 
 log = logging.getLogger(__name__)
+
+# A department as routing needs it: the session's object or its cached entry.
+DepartmentLike = Department | DepartmentEntry
 
 MAX_DESCRIPTION = 4000
 MAX_MEDIA = 9
@@ -176,6 +184,11 @@ _NEXT_NUMBER = (
 )
 
 
+# The intake's first statement also reads the responsibility list's fingerprint (see
+# org.queries.responsibility_list): one round trip to the database fewer per intake.
+_NEXT_NUMBER_AND_LIST_CHECK = _NEXT_NUMBER.returning(*FINGERPRINT_COLUMNS)
+
+
 def next_number(db: Session, *, now: datetime, settings: Settings | None = None) -> str:
     """``AJ-20261128-0007``: prefix, local date, the day's sequence.
 
@@ -188,9 +201,10 @@ def next_number(db: Session, *, now: datetime, settings: Settings | None = None)
     for _ in range(2):
         # On the session's connection, past the ORM's statement handling (no objects are
         # involved; a fifth of the cost).
-        value = db.connection().execute(_NEXT_NUMBER, {"counter_key": key}).scalar()
-        if value is not None:
-            return f"{key}-{value:04d}"
+        row = db.connection().execute(_NEXT_NUMBER_AND_LIST_CHECK, {"counter_key": key}).first()
+        if row is not None:
+            responsibility_list(db, fingerprint=row[1:])
+            return f"{key}-{row[0]:04d}"
         _insert_ignore(db, key)
     raise RuntimeError(f"case number counter {key} could not be created")  # pragma: no cover
 
@@ -242,14 +256,15 @@ def _resolve_address(
 
 
 def _route(db: Session, case: Case) -> tuple[Any, str | None]:
-    """(lead, None) when one lead is named; (None, reason) otherwise."""
-    from gongzhi.org.queries import lead_for
+    """(route, None) when one lead is named; (None, reason) otherwise. The route names the
+    departments by their cached entries (id, code, name): no query."""
+    from gongzhi.org.queries import route_for
 
     if not case.matter_code:
         return None, TriageReason.NO_CATEGORY.value
     if not case.region_code:
         return None, TriageReason.NO_REGION.value
-    lead = lead_for(db, case.matter_code, case.region_code)
+    lead = route_for(db, case.matter_code, case.region_code)
     if lead is None or not lead.leads:
         return None, TriageReason.NO_LEAD.value
     if len(lead.leads) > 1:
@@ -269,7 +284,9 @@ def _responsibility(db: Session, case: Case) -> Responsibility | None:
     return db.get(Responsibility, entry.id) if entry is not None else None
 
 
-def _assign(case: Case, lead: Department, co_handlers: Sequence[Department], now: datetime) -> None:
+def _assign(
+    case: Case, lead: DepartmentLike, co_handlers: Sequence[DepartmentLike], now: datetime
+) -> None:
     for assignment in case.assignments:
         assignment.active = False
     case.assignments.append(
@@ -292,8 +309,8 @@ def _assign(case: Case, lead: Department, co_handlers: Sequence[Department], now
 def _enter_dispatched(
     db: Session,
     case: Case,
-    lead: Department,
-    co_handlers: Sequence[Department],
+    lead: DepartmentLike,
+    co_handlers: Sequence[DepartmentLike],
     *,
     now: datetime,
     calendar: WorkCalendar,

@@ -350,7 +350,7 @@ class ResponsibilityList:
         return calendar
 
 
-def _fingerprint_statement() -> Select[Any]:
+def _fingerprint_columns() -> list[Any]:
     def active(column: Any) -> Any:
         return func.sum(case((column.is_(True), 1), else_=0))
 
@@ -398,15 +398,18 @@ def _fingerprint_statement() -> Select[Any]:
             ],
         ),
     ]
-    columns = [
-        select(aggregate).select_from(table).scalar_subquery()
-        for table, wanted in aggregates
-        for aggregate in wanted
-    ]
-    return select(*columns)
+    columns: list[Any] = []
+    for table, wanted in aggregates:
+        for aggregate in wanted:
+            subquery = select(aggregate).select_from(table).scalar_subquery()
+            columns.append(subquery.label(f"list_fingerprint_{len(columns)}"))
+    return columns
 
 
-_FINGERPRINT = _fingerprint_statement()
+# The fingerprint's columns, for a caller that reads them within a statement it runs anyway
+# (the case number's counter UPDATE … RETURNING): pass them to responsibility_list().
+FINGERPRINT_COLUMNS = _fingerprint_columns()
+_FINGERPRINT: Select[Any] = select(*FINGERPRINT_COLUMNS)
 
 
 def _load_list(db: Session, fingerprint: tuple[Any, ...]) -> ResponsibilityList:
@@ -512,17 +515,23 @@ def _forget_after_statement_writes(state: Any) -> None:
         state.session.info.pop(_MEMO_KEY, None)
 
 
-def responsibility_list(db: Session) -> ResponsibilityList:
+def responsibility_list(
+    db: Session, *, fingerprint: Sequence[Any] | None = None
+) -> ResponsibilityList:
     """The current responsibility list, departments and calendar overrides, as the caller's
     transaction sees them; one fingerprint query per unit of work, a reload only when the
-    fingerprint changed."""
+    fingerprint changed. ``fingerprint``: the values of FINGERPRINT_COLUMNS the caller has
+    just read in the same transaction (no query of its own then)."""
     memo: ResponsibilityList | None = db.info.get(_MEMO_KEY)
-    if memo is not None:
+    if memo is not None and fingerprint is None:
         return memo
-    if db.new or db.dirty or db.deleted:
-        db.flush()  # the check must see the session's own pending writes
-    # On the session's connection, past the ORM's statement handling (a third of the cost).
-    fingerprint = tuple(db.connection().execute(_FINGERPRINT).one())
+    if fingerprint is None:
+        if db.new or db.dirty or db.deleted:
+            db.flush()  # the check must see the session's own pending writes
+        # On the session's connection, past the ORM's statement handling (a third of the
+        # cost).
+        fingerprint = db.connection().execute(_FINGERPRINT).one()
+    fingerprint = tuple(fingerprint)
     slot = str(db.get_bind().engine.url)
     cached = _lists.get(slot)
     if cached is None or cached.fingerprint != fingerprint:
@@ -567,11 +576,16 @@ def _serves(department: Department | DepartmentEntry, region_code: str) -> bool:
     return department.active and is_within(region_code, department.region_code)
 
 
+def route_for(db: Session, matter_code: str, region_code: str) -> Route | None:
+    """:func:`lead_for` as cached entries (no query beyond the list's check)."""
+    return responsibility_list(db).route(matter_code, region_code)
+
+
 def lead_for(db: Session, matter_code: str, region_code: str) -> Lead | None:
     """The lead department and co-handlers for a matter in a region, at the lowest level the
     responsibility list assigns and the organisation can staff; None if nobody is found.
     The departments are the session's objects (one query for them all)."""
-    route = responsibility_list(db).route(matter_code, region_code)
+    route = route_for(db, matter_code, region_code)
     if route is None:
         return None
     ids = [d.id for d in (*route.leads, *route.co_handlers)]
