@@ -219,7 +219,8 @@ def requester_names(db: Session, requests: list[PrivacyRequest]) -> dict[int, st
     ids = {r.account_id for r in requests}
     if not ids:
         return {}
-    return dict(db.execute(select(Account.id, Account.display_name).where(Account.id.in_(ids))))
+    rows = db.execute(select(Account.id, Account.display_name).where(Account.id.in_(ids)))
+    return {account_id: name for account_id, name in rows}
 
 
 # --- the citizen's export (PIPL Art. 45) --------------------------------------------------
