@@ -261,6 +261,7 @@ def _create_people(db: Session, *, actor: SystemActor) -> list[DemoLogin]:
         )
         security.grant_role(db, account, role=Role.CITIZEN, region_code=DEMO_COUNTY, actor=actor)
         logins.append(DemoLogin(username, name, Role.CITIZEN, DEMO_COUNTY, None))
+    _link_demo_citizen(db, actor=actor)
 
     # The three administrators sign in with a second factor: enrol them now and print the
     # secrets so a tester can add them to an authenticator app.
@@ -278,6 +279,28 @@ def _create_people(db: Session, *, actor: SystemActor) -> list[DemoLogin]:
             login = DemoLogin(**{**login.__dict__, "totp_secret": secret})
         with_totp.append(login)
     return with_totp
+
+
+# The demo citizen's entry in the people register (a fictional, well-formed ID number of
+# 安吉县, household in 孝丰镇), linked to her account as if she had proved the number, so that
+# her "who used my data" page (/my/data-use) also lists the views of it.
+DEMO_CITIZEN_PERSON = ("citizen", "王秀英", "33052319560312104", "13905720001", "330523105000")
+
+
+def _link_demo_citizen(db: Session, *, actor: SystemActor) -> None:
+    from gongzhi.people.idnumber import check_character
+    from gongzhi.people.services import register_person
+
+    username, name, first17, phone, household = DEMO_CITIZEN_PERSON
+    person = register_person(
+        db,
+        id_number=first17 + check_character(first17),
+        name=name,
+        phone=phone,
+        household_region_code=household,
+        actor=actor,
+    )
+    _account(db, username).person_id = person.id
 
 
 def _account(db: Session, username: str) -> Account:

@@ -70,6 +70,18 @@ STAFF_TILES: tuple[Tile, ...] = (
         ("/data",),
     ),
     Tile(
+        N_("查询人员"),
+        N_("按身份证号码查询辖区人员，说明目的后查看完整信息"),
+        Permission.PERSON_LOOKUP,
+        ("/privacy/people",),
+    ),
+    Tile(
+        N_("个人信息请求"),
+        N_("市民查阅、复制、更正、删除个人信息的请求和期限"),
+        Permission.PRIVACY_REQUEST_HANDLE,
+        ("/privacy/requests",),
+    ),
+    Tile(
         N_("部门"),
         N_("县、乡两级部门及其管辖范围"),
         Permission.DEPARTMENT_READ,
