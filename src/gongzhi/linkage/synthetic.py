@@ -417,9 +417,11 @@ class _Generator:
         entities: list[Entity] = []
         adults = [p for p in persons if p.birth.year < 2000] or list(persons)
         while len(entities) < n_entities:
+            # Two place words and a given-name character: millions of distinct trade names.
             name = (
                 COUNTY_NAME
                 + "".join(rng.sample(COMPANY_WORDS, 2))
+                + rng.choice(GIVEN_CHARS)
                 + rng.choice(INDUSTRIES)
                 + "有限公司"
             )
