@@ -103,6 +103,8 @@ def _mount_routers(app: FastAPI) -> None:
     from gongzhi.cases import summons as cases_summons
     from gongzhi.data import api as data_api
     from gongzhi.data import pages as data_pages
+    from gongzhi.data.sharing import api as sharing_api
+    from gongzhi.data.sharing import pages as sharing_pages
     from gongzhi.notify import api as notify_api
     from gongzhi.notify import pages as notify_pages
     from gongzhi.opendata import ckan as opendata_ckan
@@ -140,6 +142,8 @@ def _mount_routers(app: FastAPI) -> None:
         notify_pages,
         data_pages,
         data_api,
+        sharing_pages,
+        sharing_api,
         opendata_ckan,
         opendata_dcat,
         opendata_pages,

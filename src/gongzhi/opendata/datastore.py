@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -46,15 +47,26 @@ def field_types(fields: list[dict[str, Any]]) -> dict[str, str]:
     return {f["name"]: f.get("type", "string") for f in fields}
 
 
-def _column(name: str, type_: str) -> Any:
-    value = DatasetRow.payload[name]
+def _column(name: str, type_: str, dialect: str) -> Any:
+    """A payload value as an SQL expression of the field's type."""
+    if dialect == "sqlite":
+        # The payload is stored with ASCII escapes (json.dumps' default) and SQLite's
+        # json_extract matches an object key as written, so a Chinese field name is looked
+        # up in its escaped spelling; the plain one covers SQLite builds that unescape.
+        escaped = '$."' + json.dumps(name)[1:-1] + '"'
+        plain = '$."' + name.replace('"', '\\"') + '"'
+        value = func.json_extract(DatasetRow.payload, escaped)
+        if escaped != plain:
+            value = func.coalesce(value, func.json_extract(DatasetRow.payload, plain))
+        return value  # json_extract yields TEXT, INTEGER, REAL, or 1/0 for booleans
+    item = DatasetRow.payload[name]
     if type_ in ("integer", "year"):
-        return value.as_integer()
+        return item.as_integer()
     if type_ == "number":
-        return value.as_float()
+        return item.as_float()
     if type_ == "boolean":
-        return value.as_boolean()
-    return value.as_string()
+        return item.as_boolean()
+    return item.as_string()
 
 
 def _typed(value: Any, type_: str, name: str) -> Any:
@@ -105,7 +117,7 @@ def _selected(fields: list[dict[str, Any]], wanted: Any) -> list[str]:
     return wanted
 
 
-def _filters(types: dict[str, str], filters: Any) -> list[ColumnElement[bool]]:
+def _filters(types: dict[str, str], filters: Any, dialect: str) -> list[ColumnElement[bool]]:
     if filters in (None, "", {}):
         return []
     if not isinstance(filters, dict):
@@ -126,12 +138,14 @@ def _filters(types: dict[str, str], filters: Any) -> list[ColumnElement[bool]]:
         if not values:
             raise DatastoreInvalid({"filters": [f'no value for field "{name}"']})
         typed = [_typed(v, type_, name) for v in values]
-        column = _column(name, type_)
+        if dialect == "sqlite" and type_ == "boolean":
+            typed = [1 if v else 0 for v in typed]
+        column = _column(name, type_, dialect)
         clauses.append(column == typed[0] if len(typed) == 1 else column.in_(typed))
     return clauses
 
 
-def _text_search(types: dict[str, str], q: Any) -> list[ColumnElement[bool]]:
+def _text_search(types: dict[str, str], q: Any, dialect: str) -> list[ColumnElement[bool]]:
     """Words over the text fields (or ``{field: words}``): every word somewhere."""
     if q in (None, "", {}):
         return []
@@ -149,7 +163,7 @@ def _text_search(types: dict[str, str], q: Any) -> list[ColumnElement[bool]]:
     clauses: list[ColumnElement[bool]] = []
     for names, word in pairs:
         ors = [
-            DatasetRow.payload[n].as_string().contains(word, autoescape=True)
+            _column(n, types[n], dialect).contains(word, autoescape=True)
             for n in names
             if types[n] in ("string", "date", "datetime")
         ]
@@ -157,7 +171,7 @@ def _text_search(types: dict[str, str], q: Any) -> list[ColumnElement[bool]]:
     return clauses
 
 
-def _order(types: dict[str, str], sort: Any) -> list[Any]:
+def _order(types: dict[str, str], sort: Any, dialect: str) -> list[Any]:
     if sort in (None, ""):
         return [DatasetRow.row_number]
     parts = sort if isinstance(sort, list) else str(sort).split(",")
@@ -174,7 +188,7 @@ def _order(types: dict[str, str], sort: Any) -> list[Any]:
         if name == ROW_ID:
             column = DatasetRow.row_number
         elif name in types:
-            column = _column(name, types[name])
+            column = _column(name, types[name], dialect)
         else:
             raise DatastoreInvalid({"sort": [f'field "{name}" not in resource']})
         order.append(column.desc() if direction == "desc" else column.asc())
@@ -197,13 +211,16 @@ def search_rows(
 ) -> DatastorePage:
     types = field_types(fields)
     selected = _selected(fields, wanted)
+    dialect = db.get_bind().dialect.name
     where = and_(
-        DatasetRow.version_id == version.id, *_filters(types, filters), *_text_search(types, q)
+        DatasetRow.version_id == version.id,
+        *_filters(types, filters, dialect),
+        *_text_search(types, q, dialect),
     )
     rows = db.execute(
         select(DatasetRow.row_number, DatasetRow.payload)
         .where(where)
-        .order_by(*_order(types, sort))
+        .order_by(*_order(types, sort, dialect))
         .limit(limit)
         .offset(offset)
     )
