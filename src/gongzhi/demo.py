@@ -185,6 +185,10 @@ COUNTY_STAFF: tuple[tuple[str, str, Role, str], ...] = (
     ("handler_sthj", "林芳", Role.DEPARTMENT_HANDLER, "330523-STHJ"),
     ("handler_sl", "何伟", Role.DEPARTMENT_HANDLER, "330523-SL"),
     ("handler_scjg", "许婷", Role.DEPARTMENT_HANDLER, "330523-SCJG"),
+    # Data stewards of two departments that share data (civil affairs asks agriculture's
+    # poverty-monitoring list, and the other way round).
+    ("steward_mz", "高敏", Role.DATA_STEWARD, "330523-MZ"),
+    ("steward_nync", "冯涛", Role.DATA_STEWARD, "330523-NYNC"),
     ("sysadmin", "周立", Role.SYSTEM_ADMIN, "330523-SZZX"),
     ("secadmin", "吴静", Role.SECURITY_ADMIN, "330523-SZZX"),
     ("auditadmin", "郑华", Role.AUDIT_ADMIN, "330523-SZZX"),

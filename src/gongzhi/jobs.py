@@ -36,7 +36,7 @@ from gongzhi.db import session_scope, utcnow
 log = logging.getLogger("gongzhi.jobs")
 
 # Domains whose ``jobs`` module is imported (if it exists) to register their jobs.
-JOB_DOMAINS = ("notify", "cases", "org", "regions", "security", "audit")
+JOB_DOMAINS = ("notify", "cases", "org", "regions", "security", "audit", "data")
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,14 @@ class Permission(StrEnum):
     DATA_CATALOGUE_READ = "data:catalogue:read"  # the catalogue, versions, quality reports
     DATA_CATALOGUE_MANAGE = "data:catalogue:manage"  # create datasets, edit metadata, schemas
     DATA_IMPORT = "data:dataset:import"  # upload a file as a new version
+    # sharing between departments (docs/sharing.md): a department requests, the data
+    # authority (大数据局) reviews and arbitrates, the provider decides, grants are revocable
+    DATA_SHARE_READ = "data:share:read"  # requests and grants the caller is party to
+    DATA_SHARE_REQUEST = "data:share_request:create"  # request, dispute, withdraw
+    DATA_SHARE_REVIEW = "data:share_request:review"  # the authority: review and arbitrate
+    DATA_SHARE_DECIDE = "data:share_request:decide"  # the provider department decides
+    DATA_SHARE_REVOKE = "data:share_grant:revoke"  # provider or authority revokes a grant
+    DATA_SHARE_CALL = "data:share:call"  # the sharing API, within the department's grants
     # privacy (docs/privacy.md): reveal masked personal data for a stated purpose, look up a
     # person, a citizen's own "who used my data" list and PIPL requests
     PERSONAL_DATA_REVEAL = "privacy:personal_data:reveal"
@@ -73,6 +81,9 @@ class Role(StrEnum):
     DISPATCHER = "dispatcher"
     LEADER = "leader"
     DATA_OFFICER = "data_officer"
+    # A department's data steward (部门数据专员): requests data for the department, decides
+    # on requests for its data, and holds the department's token for the sharing API.
+    DATA_STEWARD = "data_steward"
     SYSTEM_ADMIN = "system_admin"
     SECURITY_ADMIN = "security_admin"
     AUDIT_ADMIN = "audit_admin"
@@ -146,6 +157,19 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         P.DATA_CATALOGUE_READ,
         P.DATA_CATALOGUE_MANAGE,
         P.DATA_IMPORT,
+        # The data officer works for the data authority (大数据局): reviews requests,
+        # arbitrates disputes, revokes grants.
+        P.DATA_SHARE_READ,
+        P.DATA_SHARE_REVIEW,
+        P.DATA_SHARE_REVOKE,
+    },
+    Role.DATA_STEWARD: _STAFF_BASE
+    | {
+        P.DATA_SHARE_READ,
+        P.DATA_SHARE_REQUEST,
+        P.DATA_SHARE_DECIDE,
+        P.DATA_SHARE_REVOKE,
+        P.DATA_SHARE_CALL,
     },
     # System administrator: configuration, organisation and accounts; never audit records.
     Role.SYSTEM_ADMIN: _STAFF_BASE

@@ -28,6 +28,7 @@ ROLE_LABELS: dict[Role, str] = {
     Role.DISPATCHER: N_("指挥中心调度员"),
     Role.LEADER: N_("领导"),
     Role.DATA_OFFICER: N_("数据专员"),
+    Role.DATA_STEWARD: N_("部门数据管理员"),
     Role.SYSTEM_ADMIN: N_("系统管理员"),
     Role.SECURITY_ADMIN: N_("安全管理员"),
     Role.AUDIT_ADMIN: N_("审计管理员"),
@@ -68,6 +69,12 @@ STAFF_TILES: tuple[Tile, ...] = (
         N_("各部门数据集、导入和质量评分"),
         Permission.DATA_CATALOGUE_READ,
         ("/data",),
+    ),
+    Tile(
+        N_("数据共享"),
+        N_("部门间申请、审核、授权和调用共享数据"),
+        Permission.DATA_SHARE_READ,
+        ("/data/sharing",),
     ),
     Tile(
         N_("查询人员"),
