@@ -67,7 +67,12 @@ def make_steward(db: Session, username: str, department_code: str) -> Principal:
 
 
 def person_dataset(
-    db: Session, settings: Any, tmp_path: Path, code: str = "share-persons", rows: int = 5, **spec: Any
+    db: Session,
+    settings: Any,
+    tmp_path: Path,
+    code: str = "share-persons",
+    rows: int = 5,
+    **spec: Any,
 ) -> Dataset:
     dataset = make_dataset(db, code=code, department_code=PROVIDER, **spec)
     data = [person_row(i, name="张伟" if i % 2 else "李娜") for i in range(1, rows + 1)]

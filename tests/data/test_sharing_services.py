@@ -194,7 +194,9 @@ def test_every_refusal_needs_reasons(
     with time_travel(T0):
         first = ask(db, dataset, parties["requester"])
         with pytest.raises(Invalid) as bare:
-            services.review_request(db, first, approve=False, reasons="  ", actor=parties["authority"])
+            services.review_request(
+                db, first, approve=False, reasons="  ", actor=parties["authority"]
+            )
         assert bare.value.code == "reasons_required"
         services.review_request(db, first, approve=True, actor=parties["authority"])
         with pytest.raises(Invalid) as bare_decision:
@@ -238,7 +240,9 @@ def test_a_refusal_disputed_and_settled_by_the_authority(
     assert request.due_at == local(2026, 10, 8, 17, 30)
     with time_travel(local(2026, 10, 8, 9)):
         with pytest.raises(Invalid):
-            services.arbitrate_dispute(db, request, grant=True, reasons="", actor=parties["authority"])
+            services.arbitrate_dispute(
+                db, request, grant=True, reasons="", actor=parties["authority"]
+            )
         services.arbitrate_dispute(
             db, request, grant=True, reasons="按申请共享，不得增设条件", actor=parties["authority"]
         )
@@ -298,9 +302,7 @@ def test_the_deadline_job_runs_the_escalation(db: Session, settings: Any) -> Non
 
     jobs = load_jobs()
     assert "data.sharing_deadlines" in jobs
-    ctx = JobContext(
-        db=db, now=datetime.now(UTC), settings=settings, actor=SystemActor("job:test")
-    )
+    ctx = JobContext(db=db, now=datetime.now(UTC), settings=settings, actor=SystemActor("job:test"))
     assert jobs["data.sharing_deadlines"].func(ctx) == 0
 
 
