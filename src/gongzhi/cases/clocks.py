@@ -103,16 +103,16 @@ def due_for(
     responsibility: TimeLimits | None = None,
 ) -> datetime:
     """The deadline of a clock started at ``start``."""
-    default = DEFAULT_TARGETS[kind][Priority(priority)].due(calendar, start)
+    prio = Priority(priority)
     if responsibility is None:
-        return default
+        return DEFAULT_TARGETS[kind][prio].due(calendar, start)
     own = _matter_target(kind, responsibility).due(calendar, start)
-    if Priority(priority) in URGENT:
-        return min(own, default)
+    if prio in URGENT:
+        return min(own, DEFAULT_TARGETS[kind][prio].due(calendar, start))
     # A complex case keeps at least the standard's 15 days even if the list says less.
-    if Priority(priority) == Priority.COMPLEX:
-        return max(own, default)
-    return own
+    if prio == Priority.COMPLEX:
+        return max(own, DEFAULT_TARGETS[kind][prio].due(calendar, start))
+    return own  # an ordinary case: the list's own limit (no need to count the default)
 
 
 def running_clock(case: Case, kind: ClockKind) -> CaseClock | None:
