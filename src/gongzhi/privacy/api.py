@@ -8,9 +8,9 @@ trigger); the case JSON (``/api/v1/cases/{number}``) carries the contact masked,
 from __future__ import annotations
 
 import base64
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from gongzhi.audit.api import _checkpoint_out
@@ -18,7 +18,7 @@ from gongzhi.cases.api import require_any
 from gongzhi.cases.queries import access_case
 from gongzhi.config import Settings
 from gongzhi.db import utcnow
-from gongzhi.errors import Conflict, NotFound
+from gongzhi.errors import Conflict
 from gongzhi.privacy import queries, services
 from gongzhi.privacy.classification import FIELDS
 from gongzhi.privacy.models import PersonalDataAccess, PrivacyRequest, RequestKind, RequestStatus
@@ -44,6 +44,9 @@ from gongzhi.security.deps import DB, require
 from gongzhi.security.models import Account
 from gongzhi.security.permissions import Permission
 from gongzhi.security.principal import Principal
+
+# Row ids in paths: 64-bit keys, refused by the schema beyond that (never a database error).
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 router = APIRouter(prefix="/api/v1/privacy", tags=["privacy"])
 
@@ -73,7 +76,7 @@ def classification(
 
 @router.post("/case-contacts/{number}/reveal", response_model=RevealedOut)
 def reveal_case_contact(
-    number: str,
+    number: Annotated[str, Path(max_length=40)],
     body: RevealIn,
     db: DB,
     principal: Principal = require_any(
@@ -117,7 +120,7 @@ def look_up_person(
 
 @router.post("/people/{person_id}/reveal", response_model=RevealedOut)
 def reveal_person(
-    person_id: int,
+    person_id: RowId,
     body: PersonRevealIn,
     db: DB,
     principal: Principal = require(Permission.PERSONAL_DATA_REVEAL),
@@ -184,7 +187,7 @@ def _b64(value: bytes) -> str:
 @router.get("/my/data-use/{access_id}/proof", response_model=DataUseProofOut)
 def my_data_use_proof(
     request: Request,
-    access_id: int,
+    access_id: RowId,
     db: DB,
     principal: Principal = require(Permission.DATA_USE_READ_OWN),
 ) -> DataUseProofOut:
@@ -267,7 +270,7 @@ def submit_request(
 
 @router.get("/my/requests/{request_id}/export")
 def my_export(
-    request_id: int, db: DB, principal: Principal = require(Permission.PRIVACY_REQUEST_SUBMIT)
+    request_id: RowId, db: DB, principal: Principal = require(Permission.PRIVACY_REQUEST_SUBMIT)
 ) -> Response:
     """The citizen's own data as JSON, once their copy request is fulfilled."""
     return export_response(db, principal, queries.own_request(db, principal, request_id))
@@ -289,8 +292,8 @@ def requests_to_handle(
 
 @router.post("/requests/{request_id}/{step}", response_model=RequestOut)
 def request_step(
-    request_id: int,
-    step: str,
+    request_id: RowId,
+    step: Literal["accept", "fulfil", "refuse"],
     db: DB,
     body: RequestStepIn | None = None,
     principal: Principal = require(Permission.PRIVACY_REQUEST_HANDLE),
@@ -302,8 +305,6 @@ def request_step(
         services.accept_request(db, found, actor=principal)
     elif step == "fulfil":
         services.fulfil_request(db, found, response=text, actor=principal)
-    elif step == "refuse":
-        services.refuse_request(db, found, reasons=text, actor=principal)
     else:
-        raise NotFound("没有这个操作 / no such step", code="no_such_step")
+        services.refuse_request(db, found, reasons=text, actor=principal)
     return _request_out(found, own=False)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from gongzhi.cases.api import require_any
@@ -39,6 +39,9 @@ from gongzhi.security.principal import Principal
 from gongzhi.web.i18n import N_, pick, request_locale, translator
 from gongzhi.web.queries import region_labels
 from gongzhi.web.templating import render
+
+# Row ids in paths: 64-bit keys, refused by the schema beyond that (never a database error).
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 router = APIRouter(tags=["privacy"], include_in_schema=False)
 
@@ -333,7 +336,7 @@ def _person_reveal_form(
 @router.get("/privacy/reveal/person/{person_id}", response_class=HTMLResponse)
 def person_reveal_form(
     request: Request,
-    person_id: int,
+    person_id: RowId,
     db: DB,
     principal: Principal = require(Permission.PERSONAL_DATA_REVEAL),
 ) -> HTMLResponse:
@@ -343,7 +346,7 @@ def person_reveal_form(
 @router.post("/privacy/reveal/person/{person_id}", response_class=HTMLResponse)
 def person_reveal(
     request: Request,
-    person_id: int,
+    person_id: RowId,
     db: DB,
     principal: Principal = require(Permission.PERSONAL_DATA_REVEAL),
     fields: Annotated[list[str] | None, Form()] = None,
@@ -533,7 +536,7 @@ def export_response(db: DB, principal: Principal, found: PrivacyRequest) -> Resp
 
 @router.get("/my/privacy-requests/{request_id}/export")
 def my_export(
-    request_id: int,
+    request_id: RowId,
     db: DB,
     principal: Principal = require(Permission.PRIVACY_REQUEST_SUBMIT),
 ) -> Response:
@@ -568,7 +571,7 @@ def handler_requests(
 @router.get("/privacy/requests/{request_id}", response_class=HTMLResponse)
 def handler_request(
     request: Request,
-    request_id: int,
+    request_id: RowId,
     db: DB,
     principal: Principal = require(Permission.PRIVACY_REQUEST_HANDLE),
 ) -> HTMLResponse:
@@ -595,7 +598,7 @@ def _request_page(
 @router.post("/privacy/requests/{request_id}/{step}", response_class=HTMLResponse)
 def handler_step(
     request: Request,
-    request_id: int,
+    request_id: RowId,
     step: str,
     db: DB,
     principal: Principal = require(Permission.PRIVACY_REQUEST_HANDLE),
