@@ -223,6 +223,13 @@ def _changes(db: Session) -> list[tuple[str, Callable[[], datetime], bool]]:
         services.reopen_case(db, case, reason="问题又出现了", actor=ACTOR)
         return closed_at
 
+    def accept() -> datetime:
+        # Signed long after the dispatch: that dispatch's day changes (response).
+        case = one(Case.status == CaseStatus.DISPATCHED.value)
+        assigned = case.assignments[-1].assigned_at
+        services.accept_case(db, case, actor=ACTOR)
+        return assigned
+
     def return_() -> datetime:
         case = one(Case.status == CaseStatus.ACCEPTED.value)
         assigned = case.assignments[-1].assigned_at
@@ -293,8 +300,8 @@ def _changes(db: Session) -> list[tuple[str, Callable[[], datetime], bool]]:
         assert case.closed_at is not None
         return case.closed_at
 
-    return [("rate", rate, False), ("reopen", reopen, True), ("return", return_, True),
-            ("reroute", reroute, True), ("resume", resume, True),
+    return [("rate", rate, False), ("accept", accept, True), ("reopen", reopen, True),
+            ("return", return_, True), ("reroute", reroute, True), ("resume", resume, True),
             ("unmerge", unmerge, True), ("move", move, True)]  # fmt: skip
 
 
@@ -322,6 +329,23 @@ def test_late_changes_never_read_stale_days(
         with time_travel(later):
             assert live_spans(db, *rolled_span(db)) == [], name
             assert_same(db, QUICK_PERIODS, QUICK_SCOPES)
+
+    # A change stamped a little before the job's check but committed after it (a
+    # transaction in flight while the job ran) is within the margin: still not read.
+    checked = moment + timedelta(hours=1)
+    run_job(db, settings, checked)
+    with time_travel(checked - timedelta(minutes=2)):
+        case = db.scalars(
+            select(Case).where(Case.status == CaseStatus.ACCEPTED.value).order_by(Case.id)
+        ).first()
+        assert case is not None
+        dispatched = case.assignments[-1].assigned_at
+        services.return_case(db, case, reason_code="wrong_region", actor=ACTOR)
+        db.flush()
+    with time_travel(checked + timedelta(minutes=1)):
+        assert covered(live_spans(db, *rolled_span(db)), dispatched)
+        assert_same(db, QUICK_PERIODS, QUICK_SCOPES)
+    moment = checked
 
     # With more changed cases than a query looks at, the days checked before the oldest
     # change it read count as stale: slower, never wrong.
