@@ -94,6 +94,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def _mount_routers(app: FastAPI) -> None:
     from gongzhi.audit import api as audit_api
+    from gongzhi.audit import pages as audit_pages
     from gongzhi.cases import api as cases_api
     from gongzhi.cases import duplicates as cases_duplicates
     from gongzhi.cases import indicators as cases_indicators
@@ -147,6 +148,7 @@ def _mount_routers(app: FastAPI) -> None:
         opendata_ckan,
         opendata_dcat,
         opendata_pages,
+        audit_pages,
         audit_api,
         privacy_pages,
         privacy_api,
