@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
@@ -359,3 +360,17 @@ def test_late_changes_never_read_stale_days(
         whole = rolled_span(db)
         assert live_spans(db, *whole) == [whole]
         assert_same(db, QUICK_PERIODS, QUICK_SCOPES)
+
+
+def test_one_roll_up_writer_at_a_time(engine: Engine, settings: Settings, seeded: None) -> None:
+    """Two job runs at once (PostgreSQL): the second does nothing rather than roll up the
+    same days twice."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serialises writers by itself")
+    with Session(engine) as first, Session(engine) as second:
+        try:
+            assert not rollup.refresh(first, settings=settings).skipped
+            assert rollup.refresh(second, settings=settings).skipped
+        finally:
+            first.rollback()
+            second.rollback()
