@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from gongzhi.cases.attachments import MAX_BYTES, MAX_PHOTOS
+from gongzhi.data.runs import UPLOAD_LIMIT_BYTES
 from gongzhi.org.api import MAX_IMPORT_BYTES
 from gongzhi.security.request_size import RequestSizeLimitMiddleware
 from tests.security.fixtures import login_as
@@ -35,6 +36,9 @@ def test_each_upload_route_has_its_own_limit(app: FastAPI) -> None:
     assert MAX_PHOTOS * MAX_BYTES < photos < MAX_PHOTOS * MAX_BYTES + MB
     for path in ("/org/responsibilities/import", "/api/v1/org/responsibilities/import"):
         assert MAX_IMPORT_BYTES < limits.limit_for(path) < MAX_IMPORT_BYTES + MB
+    data_limit = limits.limit_for("/api/v1/data/datasets/households/imports")
+    assert data_limit == limits.limit_for("/data/datasets/households/imports")
+    assert UPLOAD_LIMIT_BYTES < data_limit < UPLOAD_LIMIT_BYTES + MB
     # Only the exact routes: a path that merely starts alike gets the default.
     assert limits.limit_for("/report/photos/remove") == MB
 
