@@ -236,3 +236,12 @@ def test_a_refusal_states_its_reasons_to_the_citizen(
     assert reasons in citizen.get("/my/privacy-requests").text
     bad = citizen.post("/api/v1/privacy/my/requests", {"kind": "forget", "text": "x"})
     assert bad.status_code == 422
+
+
+def test_home_pages_lead_to_the_privacy_pages(signed_in: Callable[[str], As]) -> None:
+    assert 'href="/privacy/people"' in signed_in("dispatcher").get("/staff").text
+    assert 'href="/privacy/people"' in signed_in("township_clerk").get("/staff").text
+    leader = signed_in("leader").get("/staff").text
+    assert 'href="/privacy/people"' not in leader and 'href="/privacy/requests"' not in leader
+    assert 'href="/privacy/requests"' in signed_in("security_admin").get("/staff").text
+    assert 'href="/my/data-use"' in signed_in("citizen").get("/citizen").text
