@@ -97,7 +97,7 @@ from gongzhi.db import utcnow
 from gongzhi.regions.codes import level_of, prefix
 
 # The longest a transaction that changes cases may take between stamping ``updated_at`` and
-# committing (fact 3 above). Web requests take milliseconds; the margin also absorbs small
+# committing (fact 4 above). Web requests take milliseconds; the margin also absorbs small
 # clock differences between application processes.
 CHANGE_MARGIN = timedelta(minutes=5)
 # At most this many changed cases are looked at when a query decides which days are fresh;
