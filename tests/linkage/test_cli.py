@@ -69,7 +69,7 @@ def test_generate_then_link_the_csv_files_and_report_quality(tmp_path: Path) -> 
 
 def test_entities_and_a_refused_backend() -> None:
     result = runner.invoke(
-        app, ["linkage", "run", "--persons", "2000", "--entities", "--no-villages-from-db"]
+        app, ["linkage", "run", "--persons", "8000", "--entities", "--no-villages-from-db"]
     )
     assert result.exit_code == 0, result.output
     assert "records → " in result.output

@@ -109,3 +109,24 @@ def test_standardised_table_resolves_each_address_form_to_region_levels() -> Non
     assert [r["township_code"] for r in rows] == ["330523103"] * 4 + [None]
     assert rows[0]["county_code"] == "330523"
     assert rows[0]["id18"] is None and rows[0]["id_valid"] is None and rows[0]["true_id"] is None
+
+
+def test_the_column_check_agrees_with_people_idnumber() -> None:
+    import pyarrow as pa
+
+    from gongzhi.linkage.standardise import check_characters_ok
+
+    rng = random.Random(7)
+    numbers: list[str | None] = []
+    for _ in range(3000):
+        first17 = "".join(rng.choice("0123456789") for _ in range(17))
+        number = first17 + check_character(first17)
+        if rng.random() < 0.5:  # a typo or a wrong check character
+            i = rng.randrange(18)
+            number = number[:i] + rng.choice("0123456789X") + number[i + 1 :]
+        numbers.append(number)
+    numbers += [None, "ABCDEFGHIJKLMNOPQR", "11010519491231002X"]
+    column = pa.chunked_array([numbers[:1000], numbers[1000:]], pa.string())
+    expected = [n is not None and is_valid_id(n) for n in numbers]
+    assert check_characters_ok(column).to_pylist() == expected
+    assert 0.3 < sum(expected) / len(expected) < 0.8

@@ -145,6 +145,8 @@ def run_command(
         )
         clusters = run.run(threshold)
     elapsed = time.perf_counter() - started
+    for warning in run.warnings:
+        console.print(f"[yellow]{warning.splitlines()[0]}[/yellow]")
 
     cluster_ids = [str(c) for c in clusters["cluster_id"].to_pylist()]
     record_ids = clusters["record_id"].to_pylist()

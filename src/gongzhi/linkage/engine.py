@@ -277,6 +277,7 @@ class LinkageRun:
     # Random pairs sampled to estimate u; small tests may take fewer.
     u_max_pairs: float = 1e6
     timings: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         from splink import Linker
@@ -355,19 +356,24 @@ class LinkageRun:
             ),
         )
         self._step("EM: 按证件号分块 / EM blocked on ID", 2)
-        self._timed(
-            "train_em_id",
-            lambda: training.estimate_parameters_using_expectation_maximisation(
-                block_on(id_column), fix_u_probabilities=True
-            ),
-        )
+        self._em("train_em_id", block_on(id_column))
         self._step("EM: 按姓名分块 / EM blocked on name", 3)
-        self._timed(
-            "train_em_name",
-            lambda: training.estimate_parameters_using_expectation_maximisation(
-                block_on(*second), fix_u_probabilities=True
-            ),
-        )
+        self._em("train_em_name", block_on(*second))
+
+    def _em(self, name: str, blocking_rule: Any) -> None:
+        """One EM session; a small dataset may have no pair under the rule, and then the
+        comparisons keep their starting m values (noted in ``warnings``)."""
+        from splink.internals.exceptions import EMTrainingException
+
+        try:
+            self._timed(
+                name,
+                lambda: self.linker.training.estimate_parameters_using_expectation_maximisation(
+                    blocking_rule, fix_u_probabilities=True
+                ),
+            )
+        except EMTrainingException as exc:
+            self.warnings.append(f"{name}: {exc}")
 
     def predict(self) -> Any:
         self._step("预测 / predict", 4)

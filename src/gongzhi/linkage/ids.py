@@ -32,6 +32,14 @@ def clean_identifier(raw: str | None) -> str:
     return re.sub(r"[\s\-]", "", text).upper()
 
 
+def id_text(raw: str | None) -> tuple[str | None, bool]:
+    """(the 18-character form or None, whether it was converted from 15 digits), unchecked."""
+    text = clean_identifier(raw)
+    if _ID15.match(text):
+        return to_18(text), True
+    return (text, False) if len(text) == 18 else (None, False)
+
+
 def normalise_id(raw: str | None) -> tuple[str | None, bool]:
     """(18-character ID or None, whether its check character was verified).
 
@@ -41,14 +49,10 @@ def normalise_id(raw: str | None) -> tuple[str | None, bool]:
     that is not 18 characters long is dropped; 18 characters that fail the check are kept as
     an invalid ID that may still be a typo of a valid one.
     """
-    text = clean_identifier(raw)
-    if not text:
+    id18, from15 = id_text(raw)
+    if id18 is None:
         return None, False
-    if _ID15.match(text):
-        return to_18(text), False
-    if len(text) != 18:
-        return None, False
-    return text, is_valid_id(text)
+    return id18, not from15 and is_valid_id(id18)
 
 
 # -- GB 32100 unified social credit code ------------------------------------------------------
