@@ -355,6 +355,7 @@ class Call:
 
 
 def package_list(call: Call) -> list[str]:
+    """Names of the openly published datasets, sorted (limit, offset)."""
     limit = call.params.integer("limit", LIST_LIMIT_MAX, maximum=LIST_LIMIT_MAX)
     offset = call.params.integer("offset", 0)
     names = [listing.name for listing in call.listings(include_private=False)]
@@ -362,6 +363,7 @@ def package_list(call: Call) -> list[str]:
 
 
 def package_search(call: Call) -> dict[str, Any]:
+    """Search the published datasets: q, fq, rows, start, sort, facet.field, include_private."""
     p = call.params
     rows = p.integer("rows", SEARCH_ROWS_DEFAULT, maximum=SEARCH_ROWS_MAX)
     start = p.integer("start", 0)
@@ -405,6 +407,7 @@ def package_search(call: Call) -> dict[str, Any]:
 
 
 def package_show(call: Call) -> dict[str, Any]:
+    """One published dataset by id, name or catalogue code."""
     ident = call.params.text("id") or call.params.text("name_or_id")
     if not ident:
         raise _missing("id")
@@ -412,6 +415,7 @@ def package_show(call: Call) -> dict[str, Any]:
 
 
 def resource_show(call: Call) -> dict[str, Any]:
+    """A dataset's resource (its latest version's open fields as CSV) by id."""
     ident = call.params.text("id")
     if not ident:
         raise _missing("id")
@@ -434,6 +438,7 @@ def _organizations(call: Call) -> list[Organization]:
 
 
 def organization_list(call: Call) -> list[Any]:
+    """Providing departments with open datasets (all_fields, limit, offset, sort)."""
     p = call.params
     all_fields = p.boolean("all_fields", False)
     limit = p.integer("limit", LIST_LIMIT_MAX, maximum=LIST_LIMIT_MAX)
@@ -459,6 +464,7 @@ def organization_list(call: Call) -> list[Any]:
 
 
 def organization_show(call: Call) -> dict[str, Any]:
+    """One providing department by id, name or department code (include_datasets)."""
     ident = call.params.text("id")
     if not ident:
         raise _missing("id")
@@ -473,6 +479,7 @@ def organization_show(call: Call) -> dict[str, Any]:
 
 
 def datastore_search(call: Call) -> dict[str, Any]:
+    """Rows of a resource: resource_id, filters, q, fields, sort, limit, offset."""
     p = call.params
     ident = p.text("resource_id") or p.text("id")
     if not ident:
@@ -526,6 +533,7 @@ def datastore_search(call: Call) -> dict[str, Any]:
 
 
 def status_show(call: Call) -> dict[str, Any]:
+    """The site and the CKAN API generation it follows."""
     return {
         "site_title": "共治开放数据 Gongzhi open data",
         "site_description": "城乡共治平台的开放数据目录",
@@ -538,10 +546,12 @@ def status_show(call: Call) -> dict[str, Any]:
 
 
 def site_read(call: Call) -> bool:
+    """Always true: the catalogue is readable."""
     return True
 
 
 def license_list(call: Call) -> list[dict[str, Any]]:
+    """Licences the published datasets use."""
     licenses = {
         listing.license["id"]: listing.license for listing in call.listings(include_private=False)
     }
@@ -553,11 +563,13 @@ def license_list(call: Call) -> list[dict[str, Any]]:
 
 
 def tag_list(call: Call) -> list[str]:
+    """Tags of the published datasets."""
     tags = {t for listing in call.listings(include_private=False) for t in listing.tags}
     return sorted(tags)
 
 
 def help_show(call: Call) -> str:
+    """What an action does (name)."""
     name = call.params.text("name")
     action = ACTIONS.get(name)
     if action is None:
