@@ -38,7 +38,7 @@ import pyarrow.compute as pc
 from gongzhi.linkage.engine import LinkageRun, person_settings
 from gongzhi.linkage.quality import bcubed_scores, cluster_scores, pair_scores
 from gongzhi.linkage.standardise import VillageDirectory, standardise_persons
-from gongzhi.linkage.synthetic import default_villages, generate
+from gongzhi.linkage.synthetic import PERSON_COLUMNS, default_villages, generate
 
 THRESHOLD = 0.95
 
@@ -199,9 +199,13 @@ def main() -> None:
     clock.start()
     persons = _persons_for(args.records, args.seed)
     data = generate(persons, seed=args.seed)
-    records = data.person_records
+    # Departments' data reaches the linkage as tables (the data hub's imports), not as Python
+    # dicts: the conversion belongs to the generator's side.
+    records = pa.Table.from_pylist(
+        data.person_records, schema=pa.schema([(c, pa.string()) for c in PERSON_COLUMNS])
+    )
     generate_s = clock.stop("generate (not part of the linkage)")
-    print(f"generated {len(records):,} records of {persons:,} persons in {generate_s:.1f} s")
+    print(f"generated {records.num_rows:,} records of {persons:,} persons in {generate_s:.1f} s")
 
     splink_clock = Clock()
     splink_clock.start()
