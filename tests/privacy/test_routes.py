@@ -245,3 +245,17 @@ def test_home_pages_lead_to_the_privacy_pages(signed_in: Callable[[str], As]) ->
     assert 'href="/privacy/people"' not in leader and 'href="/privacy/requests"' not in leader
     assert 'href="/privacy/requests"' in signed_in("security_admin").get("/staff").text
     assert 'href="/my/data-use"' in signed_in("citizen").get("/citizen").text
+
+
+def test_a_citizen_links_their_identity_on_the_page(
+    signed_in: Callable[[str], As], db: Session
+) -> None:
+    make_person(db)
+    citizen = signed_in("citizen")
+    wrong = citizen.form("/my/identity", {"id_number": id_number(), "name": "王秀"})
+    assert wrong.status_code == 422 and "不符" in wrong.text
+    assert id_number() not in wrong.text
+    linked = citizen.form("/my/identity", {"id_number": id_number(), "name": "王秀英"})
+    assert linked.status_code == 303 and linked.headers["location"] == "/my/data-use?done=linked"
+    page = citizen.get(linked.headers["location"]).text
+    assert "已关联你的身份信息" in page and 'action="/my/identity"' not in page

@@ -22,7 +22,7 @@ from gongzhi.cases.api import require_any
 from gongzhi.cases.queries import access_case
 from gongzhi.config import Settings
 from gongzhi.db import utcnow
-from gongzhi.errors import Conflict, Invalid, NotFound
+from gongzhi.errors import Conflict, Forbidden, Invalid, NotFound
 from gongzhi.privacy import queries, services
 from gongzhi.privacy.classification import classify
 from gongzhi.privacy.models import (
@@ -31,6 +31,7 @@ from gongzhi.privacy.models import (
     RequestKind,
     RequestStatus,
 )
+from gongzhi.privacy.policy import case_contact_right, person_right
 from gongzhi.privacy.proofs import ProofStatus, proofs_for
 from gongzhi.security.deps import DB, require
 from gongzhi.security.models import Account
@@ -174,9 +175,6 @@ def case_reveal_form(
         Permission.PERSONAL_DATA_REVEAL, Permission.ANONYMOUS_CONTACT_REVEAL
     ),
 ) -> HTMLResponse:
-    from gongzhi.errors import Forbidden
-    from gongzhi.privacy.policy import case_contact_right
-
     case = access_case(db, principal, number)
     right = case_contact_right(db, principal, case)
     if not right.allowed:
@@ -240,8 +238,6 @@ def _revealed(
 
 
 def _person_view(request: Request, db: DB, person: Any, principal: Principal) -> dict[str, Any]:
-    from gongzhi.privacy.policy import person_right
-
     shown = queries.masked_person(person)
     region = shown["household_region_code"]
     names = region_labels(db, [region] if region else [])
@@ -382,17 +378,18 @@ def person_reveal(
 # --- the citizen: who used my data, my identity ---------------------------------------------
 
 
-@router.get("/my/data-use", response_class=HTMLResponse)
-def data_use_page(
+def _data_use_page(
     request: Request,
     db: DB,
-    principal: Principal = require(Permission.DATA_USE_READ_OWN),
+    principal: Principal,
+    *,
     page: int = 1,
+    error: str | None = None,
+    status: int = 200,
 ) -> HTMLResponse:
     page = min(max(page, 1), 100_000)
     rows, more = queries.data_use(db, principal, page=page)
     proofs = proofs_for(db, _settings(request), [r.audit_event_id for r in rows])
-    _ = translator(request)
     entries = [
         {
             "access": r,
@@ -410,10 +407,21 @@ def data_use_page(
             "page": page,
             "more": more,
             "person": queries.linked_person(db, principal),
-            "notice": _notice(request),
-            "error": None,
+            "notice": None if error else _notice(request),
+            "error": error,
         },
+        status_code=status,
     )
+
+
+@router.get("/my/data-use", response_class=HTMLResponse)
+def data_use_page(
+    request: Request,
+    db: DB,
+    principal: Principal = require(Permission.DATA_USE_READ_OWN),
+    page: int = 1,
+) -> HTMLResponse:
+    return _data_use_page(request, db, principal, page=page)
 
 
 def _notice(request: Request) -> str | None:
@@ -437,29 +445,7 @@ def link_identity(
     try:
         services.link_person(db, account, id_number=id_number, name=name, actor=principal)
     except (Invalid, Conflict) as exc:
-        rows, more = queries.data_use(db, principal)
-        proofs = proofs_for(db, _settings(request), [r.audit_event_id for r in rows])
-        return render(
-            request,
-            "privacy/data_use.html",
-            {
-                **_labels(request),
-                "entries": [
-                    {
-                        "access": r,
-                        "fields": [_field_label(request, f) for f in r.fields],
-                        "proof": proofs[r.audit_event_id],
-                    }
-                    for r in rows
-                ],
-                "page": 1,
-                "more": more,
-                "person": None,
-                "notice": None,
-                "error": _pick(request, exc.message),
-            },
-            status_code=422,
-        )
+        return _data_use_page(request, db, principal, error=_pick(request, exc.message), status=422)
     return RedirectResponse("/my/data-use?done=linked", status_code=303)
 
 
@@ -485,7 +471,6 @@ def _my_requests_page(
             "error": error,
             "form": form or {"kind": "", "text": ""},
             "notice": _notice(request),
-            "now": utcnow(),
             "days": _settings(request).privacy_request_working_days,
         },
         status_code=status,
