@@ -286,7 +286,7 @@ def rows(
         after=after,
         limit=limit,
     )
-    grant = db.get(ShareGrant, grant_id)
+    grant = queries.grant_for_call(db, grant_id)
     try:
         page = delivery.share_rows(
             db,

@@ -72,6 +72,12 @@ def access_grant(db: Session, principal: Principal, grant_id: int) -> ShareGrant
     return found
 
 
+def grant_for_call(db: Session, grant_id: int) -> ShareGrant | None:
+    """The grant a sharing-API call names, unscoped: the call's checks decide (and log) what
+    the caller may do with it (delivery.check_call)."""
+    return db.get(ShareGrant, grant_id)
+
+
 def shareable_datasets(db: Session, requester: Department | None) -> list[Dataset]:
     """Datasets a department may ask for: the one catalogue (Decree 809) minus what is not
     shared and minus its own."""
