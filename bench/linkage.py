@@ -15,10 +15,10 @@ clusters), B-cubed F1 and the pairwise F1 of the predicted links (definitions in
 ``gongzhi.linkage.quality``).
 
 recordlinkage compares every candidate pair in pandas and Python; it is given the candidate
-pairs of the same blocking rules (Splink's rules, computed in DuckDB, not by its own Block
-indexer, which needs more memory than this machine has at this size), binary features like
-Splink's comparison levels, and its unsupervised ECM classifier; its clusters are the
-connected components of the pairs it classifies as matches.
+pairs of the same blocking rules (Splink's rules, computed in DuckDB so that both tools see
+exactly the same pairs), binary features like Splink's comparison levels, and its unsupervised
+ECM classifier; its clusters are the connected components of the pairs it classifies as
+matches.
 """
 
 from __future__ import annotations
