@@ -372,9 +372,10 @@ def package_search(call: Call) -> dict[str, Any]:
     facet_mincount = p.integer("facet.mincount", 1)
     include_private = p.boolean("include_private", False)
     sort = p.text("sort")
+    listings = call.listings(include_private=include_private)
     try:
         found = search(
-            call.listings(include_private=include_private),
+            listings,
             q=p.text("q"),
             fq=p.text("fq"),
             sort=sort,
@@ -386,10 +387,7 @@ def package_search(call: Call) -> dict[str, Any]:
         )
     except SearchQueryError as exc:
         raise QueryError(str(exc)) from None
-    org_titles = {
-        listing.organization_name: listing.department.name
-        for listing in call.listings(include_private=include_private)
-    }
+    org_titles = {listing.organization_name: listing.department.name for listing in listings}
     search_facets = {}
     for name, counts in found.facets.items():
         items = []
