@@ -129,6 +129,28 @@ def test_events_page_walks_ties_in_time_by_id(db: Session) -> None:
     assert seen == sorted((e.id for e in events), reverse=True)
 
 
+def test_a_rare_match_outside_the_recent_window_is_still_found(
+    db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On SQLite a filtered page looks among the newest events first; matches older than
+    that window are found all the same, in order, page after page."""
+    monkeypatch.setattr(queries, "RECENT_WINDOW", 4)
+    rare = write_events(db, 3, action="test.window.rare")
+    common = write_events(db, 9, action="test.window.common")
+    flt = queries.EventFilter(action_prefix="test.window.rare")
+    first = queries.events_page(db, flt, zone=ZONE, size=2)
+    assert [e.id for e in first.events] == [rare[2].id, rare[1].id]
+    assert first.older_than is not None
+    second = queries.events_page(db, flt, zone=ZONE, size=2, older_than=first.older_than)
+    assert [e.id for e in second.events] == [rare[0].id] and second.older_than is None
+    back = queries.events_page(db, flt, zone=ZONE, size=2, newer_than=rare[0].id)
+    assert [e.id for e in back.events] == [rare[2].id, rare[1].id]
+    inside = queries.events_page(
+        db, queries.EventFilter(action_prefix="test.window.common"), zone=ZONE, size=3
+    )
+    assert [e.id for e in inside.events] == [c.id for c in reversed(common[-3:])]
+
+
 def test_filters_narrow_the_list(client: TestClient, db: Session, personas: object) -> None:
     auditor_id = db.scalar(select(Account.id).where(Account.username == "audit_admin"))
     mine = record(
