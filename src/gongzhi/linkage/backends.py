@@ -57,8 +57,11 @@ def spark_session(master: str = "local[2]") -> Any:
     session = (
         builder.appName("gongzhi-linkage")
         .config("spark.jars", similarity_jar_location())
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.default.parallelism", "4")
+        # Few partitions: on one machine every extra task is overhead (Splink runs hundreds
+        # of small queries); a cluster's master sets its own.
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.default.parallelism", "2")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.ui.enabled", "false")
         .config("spark.driver.memory", "2g")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
@@ -86,7 +89,7 @@ def make_db_api(backend: Backend, settings: LinkageSettings | None = None) -> An
             break_lineage_method="persist"
             if settings.spark_master.startswith("local")
             else "parquet",
-            num_partitions_on_repartition=4,
+            num_partitions_on_repartition=2,
         )
     import duckdb
     from splink import DuckDBAPI
