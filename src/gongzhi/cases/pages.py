@@ -303,9 +303,13 @@ def where_confirm_save(
     _ = translator(request)
     if answer == "change":
         return _go("/report/where")
+    data = _data(db, principal)
+    if not data.get("address") and data.get("lat") is None:
+        # Nothing to confirm yet (a stale form, or a draft already sent): ask for the place.
+        return _go("/report/where")
     if answer != "yes":
         errors = [_error("answer-yes", _("请选择地点是否正确"))]
-        return _step(request, "citizen_where_confirm.html", _data(db, principal), errors)
+        return _step(request, "citizen_where_confirm.html", data, errors)
     return _go(_next_step(_save(db, principal, where_confirmed=True)))
 
 

@@ -52,6 +52,7 @@ from gongzhi.org.queries import (
     ResponsibilityEntry,
     responsibility_list,
 )
+from gongzhi.security.permissions import Permission
 
 log = logging.getLogger(__name__)
 
@@ -629,6 +630,15 @@ def _require_lead_handler(db: Session, case: Case, actor: Actor) -> None:
         )
 
 
+def _require_lead_handler_or_dispatch(db: Session, case: Case, actor: Actor) -> None:
+    """Pausing for the citizen stops every clock of the case: the lead department may do it,
+    and the dispatch centre (which holds the triage permission); no other department."""
+    can = getattr(actor, "can", None)
+    if can is not None and can(Permission.CASE_TRIAGE):
+        return
+    _require_lead_handler(db, case, actor)
+
+
 def _require_reporter(case: Case, actor: Actor) -> None:
     if actor.audit_id is not None and actor.audit_id != case.reporter_account_id:
         raise Forbidden("只有反映人可以这样做 / only the reporter may do this", code="not_reporter")
@@ -1112,6 +1122,7 @@ def decide_extension(
 
 def pause_for_citizen(db: Session, case: Case, *, reason: str, actor: Actor) -> Case:
     """Waiting for the citizen (more information, access to the site): clocks stand still."""
+    _require_lead_handler_or_dispatch(db, case, actor)
     _require_status(case, *OPEN_STATUSES)
     if case.waiting_for_citizen:
         raise Conflict("已在等待群众 / already waiting for the citizen", code="already_paused")
@@ -1136,6 +1147,7 @@ def resume(
     note: str | None = None,
     settings: Settings | None = None,
 ) -> Case:
+    _require_lead_handler_or_dispatch(db, case, actor)
     if not case.waiting_for_citizen:
         raise Conflict("没有暂停 / not paused", code="not_paused")
     now = utcnow()
