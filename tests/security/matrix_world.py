@@ -336,6 +336,16 @@ def build_world(db: Session, settings: Settings, tmp_path: Path) -> World:
         actor=ACTOR,
     )
     _account(db, "citizen").person_id = person.id
+    # A resident of the other township (递铺街道), in no one's account.
+    ids["id_number_b"] = id_number(born="19900202", seq="456")
+    ids["person_b"] = register_person(
+        db,
+        id_number=ids["id_number_b"],
+        name="钱二",
+        phone="13912340002",
+        household_region_code=DIPU,
+        actor=ACTOR,
+    ).id
     db.flush()
     ids["person"] = person.id
     privacy.reveal_person(
