@@ -84,7 +84,13 @@ def test_dates_sex_phones_and_company_names() -> None:
     assert normalise_sex("1") == normalise_sex("男") == "M"
     assert normalise_sex("2") == normalise_sex("女") == "F"
     assert normalise_sex("未知") is None
-    for text in ("13812345678", "+86 13812345678", "138 1234 5678", "１３８１２３４５６７８"):
+    for text in (
+        "13812345678",
+        "+86 13812345678",
+        "0086 138-1234-5678",
+        "138 1234 5678",
+        "１３８１２３４５６７８",
+    ):
         assert normalise_phone(text) == "13812345678", text
     assert normalise_phone("12345") is None
     assert company_name_core("安吉县竹海白茶有限公司") == company_name_core(

@@ -6,6 +6,10 @@ feed the accuracy dimension; ``id_birth_date`` and ``id_sex`` feed consistency.
 
 Expensive conversions (traditional → simplified, pinyin, address → region) are cached per
 distinct value: real files repeat names and villages far more often than not.
+
+The record linkage (``gongzhi.linkage.standardise``) builds its columns on the same pieces
+(``compact``, ``t2s``, ``char_pinyin``, ``phone``), so a name or a phone number is cleaned the
+same way wherever it enters the data hub.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from datetime import date
 from functools import lru_cache
 
 from stdnum.cn import uscc as _uscc
+
+from gongzhi.people.idnumber import check_character, to_18
 
 _WS = re.compile(r"\s+")
 _CJK_ONLY = re.compile(r"^[\u3400-\u9fff\uf900-\ufaff·]+$")
@@ -32,23 +38,20 @@ def text(value: str) -> str:
     return _WS.sub(" ", unicodedata.normalize("NFKC", value)).strip()
 
 
-# -- citizen ID numbers (GB 11643) ----------------------------------------------------------
+def compact(value: str) -> str:
+    """Full-width → half-width (NFKC) and no whitespace at all."""
+    return text(value).replace(" ", "")
 
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID_CHECK = "10X98765432"
 
-
-def _local_id_check_character(first17: str) -> str:
-    return _ID_CHECK[sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS, strict=True)) % 11]
+# -- citizen ID numbers (GB 11643): the rule itself is gongzhi.people.idnumber's -------------
 
 
 def id_number(value: str) -> str:
     """Half-width, no spaces, upper-case X; a 15-digit number becomes its 18-digit form
     (born 19YY, check character computed)."""
-    value = text(value).replace(" ", "").upper()
+    value = compact(value).upper()
     if len(value) == 15 and value.isdigit():
-        first17 = value[:6] + "19" + value[6:]
-        return first17 + _local_id_check_character(first17)
+        return to_18(value)
     return value
 
 
@@ -64,13 +67,14 @@ def id_birth_date(value: str) -> date | None:
 def id_valid(value: str) -> bool:
     """18 characters, a real birth date, and the right check character (ISO 7064 MOD 11-2).
 
-    Seam: the people domain's GB 11643 module (``gongzhi.people.idcard``) becomes the one
-    implementation once it lands; until then this local check is the same computation."""
+    Looser than ``people.idnumber.is_valid`` on purpose (no province or plausible-age test):
+    the accuracy dimension counts numbers that cannot be right, and a number issued by a
+    county code the check does not know is still someone's number."""
     if len(value) != 18 or not value[:17].isdigit():
         return False
     if id_birth_date(value) is None:
         return False
-    return _local_id_check_character(value[:17]) == value[17]
+    return check_character(value[:17]) == value[17]
 
 
 def id_sex(value: str) -> str | None:
@@ -84,7 +88,7 @@ def id_sex(value: str) -> str | None:
 
 
 def uscc(value: str) -> str:
-    return text(value).replace(" ", "").upper()
+    return compact(value).upper()
 
 
 def uscc_valid(value: str) -> bool:
@@ -95,7 +99,9 @@ def uscc_valid(value: str) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _t2s() -> Callable[[str], str]:
+def t2s() -> Callable[[str], str]:
+    """OpenCC's traditional → simplified conversion (one converter per process: loading its
+    dictionaries takes a while)."""
     import opencc
 
     converter = opencc.OpenCC("t2s")
@@ -112,7 +118,7 @@ def person_name(value: str) -> str:
     value = value.translate(_DOTS)
     if " " in value and _CJK_ONLY.match(value.replace(" ", "")):
         value = value.replace(" ", "")
-    return _t2s()(value)
+    return t2s()(value)
 
 
 @lru_cache(maxsize=262_144)
@@ -120,21 +126,25 @@ def pinyin(value: str) -> str:
     """Toneless pinyin, syllables separated by spaces (for matching homophones).
 
     Character by character (each cached): names are short and made of a few thousand
-    characters, and pypinyin's phrase lookup is slow and of little use for names."""
-    return " ".join(_char_pinyin(c) for c in value if not c.isspace())
+    characters, and pypinyin's phrase lookup is slow and of little use for names. Characters
+    below the CJK blocks (letters, digits, 〇) are kept as they are."""
+    return " ".join((char_pinyin(c) or c) if c >= "\u3400" else c for c in value if not c.isspace())
 
 
 @lru_cache(maxsize=65_536)
-def _char_pinyin(char: str) -> str:
+def char_pinyin(char: str) -> str:
+    """The toneless pinyin of one Chinese character ("" for anything else)."""
     from pypinyin import lazy_pinyin
 
-    return lazy_pinyin(char)[0] if char >= "\u3400" else char
+    syllables = lazy_pinyin(char, errors="ignore")
+    return syllables[0] if syllables else ""
 
 
 # -- phones --------------------------------------------------------------------------------
 
 
 def phone(value: str) -> str:
+    """Half-width, without spaces, dashes, brackets and the +86 / 0086 country prefix."""
     value = _PHONE_JUNK.sub("", text(value))
     if value.startswith("+86"):
         value = value[3:]
@@ -148,7 +158,7 @@ def phone(value: str) -> str:
 
 def region_code(value: str) -> str:
     """A region code padded to 12 digits (330523 → 330523000000)."""
-    value = text(value).replace(" ", "")
+    value = compact(value)
     if value.isdigit() and len(value) in (2, 4, 6, 9):
         return value.ljust(12, "0")
     return value

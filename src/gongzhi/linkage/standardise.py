@@ -8,7 +8,9 @@ checked. Dates: any of the departments' spellings, to ISO. Addresses: a region c
 has one, else the free text resolved to a village (or township) code.
 
 Work is cached per distinct value, so a million records with a few hundred thousand distinct
-names cost a few seconds.
+names cost a few seconds. The text pieces (NFKC and whitespace, the OpenCC converter, pinyin of
+a character, phone cleaning) are the data hub's (``gongzhi.data.standardise``); this module
+adds what the comparison needs on top of them and builds whole columns at once.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from gongzhi.linkage.ids import clean_identifier, id_text, normalise_uscc
+from gongzhi.data.standardise import char_pinyin, compact, phone, t2s
+from gongzhi.linkage.ids import id_text, normalise_uscc
 from gongzhi.linkage.synthetic import Village
 from gongzhi.people.idnumber import CHECK_CHARACTERS, WEIGHTS
 
@@ -62,13 +65,6 @@ ENTITY_TABLE_COLUMNS = (
 )
 
 
-@lru_cache(maxsize=1)
-def _t2s() -> Callable[[str], str]:
-    import opencc
-
-    return opencc.OpenCC("t2s").convert
-
-
 _FUZZY_INITIALS = (("zh", "z"), ("ch", "c"), ("sh", "s"), ("n", "l"))
 _FUZZY_FINALS = (("ing", "in"), ("eng", "en"), ("ang", "an"))
 
@@ -87,16 +83,8 @@ def _fuzzy_syllable(syllable: str) -> str:
 
 
 @lru_cache(maxsize=50_000)
-def _char_pinyin(char: str) -> str:
-    from pypinyin import lazy_pinyin
-
-    syllables = lazy_pinyin(char, errors="ignore")
-    return syllables[0] if syllables else ""
-
-
-@lru_cache(maxsize=50_000)
 def _char_simplified(char: str) -> str:
-    return _t2s()(char)
+    return t2s()(char)
 
 
 def normalise_name(raw: str) -> tuple[str, str, str, str]:
@@ -105,11 +93,11 @@ def normalise_name(raw: str) -> tuple[str, str, str, str]:
     Converted character by character (names are not phrases, and a per-character cache makes
     a million names cheap); pinyin has no tones so that homophones compare equal.
     """
-    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", raw or ""))
+    text = compact(raw or "")
     if not text:
         return "", "", "", ""
     text = "".join(_char_simplified(c) for c in text)
-    syllables = [s for s in (_char_pinyin(c) for c in text) if s]
+    syllables = [s for s in (char_pinyin(c) for c in text) if s]
     pinyin = "".join(syllables)
     fuzzy = "".join(_fuzzy_syllable(s) for s in syllables)
     return text, (syllables[0] if syllables else ""), pinyin, fuzzy
@@ -147,11 +135,10 @@ def normalise_sex(raw: str) -> str | None:
 
 
 def normalise_phone(raw: str) -> str | None:
-    """A mainland mobile number as 11 digits (``+86``, spaces and full-width dropped)."""
-    text = clean_identifier(raw)
-    if text.startswith("+86"):
-        text = text[3:]
-    elif text.startswith("86") and len(text) == 13:
+    """A mainland mobile number as 11 digits (the data hub's phone cleaning, then a bare
+    ``86`` prefix dropped), None for anything else."""
+    text = phone(raw or "")
+    if text.startswith("86") and len(text) == 13:
         text = text[2:]
     return text if len(text) == 11 and text.isdigit() else None
 
@@ -358,7 +345,7 @@ _COMPANY_FORMS = re.compile(r"(有限责任公司|股份有限公司|有限公�
 def company_name_core(raw: str) -> str:
     """The distinguishing part of a company name: simplified, brackets and the place-name
     prefix or suffix (（安吉）/安吉县) and the legal form dropped."""
-    text = _t2s()(re.sub(r"\s+", "", unicodedata.normalize("NFKC", raw or "")))
+    text = t2s()(compact(raw or ""))
     text = re.sub(r"\(.*?\)", "", text)
     text = _COMPANY_FORMS.sub("", text)
     return re.sub(r"^(浙江省)?(湖州市)?(安吉县|安吉)", "", text)
@@ -380,7 +367,7 @@ def standardise_entities(
         village, township, _county = _region_levels(region)
         columns["record_id"].append(str(record["record_id"]))
         columns["source"].append(str(record.get("source") or ""))
-        columns["name"].append(_t2s()(unicodedata.normalize("NFKC", raw_name)) or None)
+        columns["name"].append(t2s()(unicodedata.normalize("NFKC", raw_name)) or None)
         columns["name_core"].append(company_name_core(raw_name) or None)
         columns["credit_code"].append(code)
         columns["credit_code_valid"].append(code_valid if code else None)
