@@ -19,6 +19,12 @@ Steps, each timed:
    rebuilt and compared with every stored subtree, the checkpoint's signature and root.
 4. proofs: inclusion proofs of random entries against the checkpoint (as the API makes them),
    and consistency proofs from random sizes; latency per proof.
+5. event list: the audit administrator's list query (``gongzhi.audit.queries.events_page``,
+   50 a page, keyset) for the first page, a page in the middle of the log and each filter;
+   median of ``--page-runs``.
+
+On PostgreSQL on this machine, verify also reports the server backend's CPU for its
+connection (read from /proc), which the client's CPU time does not include.
 
 SQLite: a fresh file ``/tmp/bench_audit.sqlite``. PostgreSQL: the database ``bench_audit``
 on 127.0.0.1 is dropped and created (``--pg-url`` names the server's ``postgres`` database).
@@ -28,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import random
 import statistics
@@ -196,14 +203,82 @@ def sequence_all(engine: Engine, settings: Settings) -> tuple[float, float, int]
     return time.perf_counter() - started, time.process_time() - cpu, size
 
 
-def verify(engine: Engine, settings: Settings) -> tuple[float, float, Any]:
+def _process_cpu(pid: int | None) -> float | None:
+    """CPU seconds (user + system) of a local process, e.g. the PostgreSQL backend serving
+    a connection; None when it cannot be read (a server on another machine)."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def verify(engine: Engine, settings: Settings) -> tuple[float, float, float | None, Any]:
+    """Wall time, this process's CPU, the database server's CPU for the connection
+    (PostgreSQL on this machine), and the report."""
     factory = make_session_factory(engine)
     started, cpu = time.perf_counter(), time.process_time()
+    server_pid = None
     with session_scope(factory, write=False) as db:
         if engine.dialect.name == "postgresql":
             db.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            server_pid = db.execute(text("SELECT pg_backend_pid()")).scalar()
+        server_before = _process_cpu(server_pid)
         report = verify_log(db, settings)
-    return time.perf_counter() - started, time.process_time() - cpu, report
+        server_after = _process_cpu(server_pid)
+    server_cpu = (
+        server_after - server_before
+        if server_before is not None and server_after is not None
+        else None
+    )
+    return time.perf_counter() - started, time.process_time() - cpu, server_cpu, report
+
+
+def list_pages(engine: Engine, runs: int) -> list[tuple[str, float, int]]:
+    """The audit administrator's event list (``gongzhi.audit.queries.events_page``, 50 a
+    page): the first page, a page deep in the log, and each filter; median ms of ``runs``."""
+    from zoneinfo import ZoneInfo
+
+    from gongzhi.audit import queries
+
+    zone = ZoneInfo("Asia/Shanghai")
+    factory = make_session_factory(engine)
+    out: list[tuple[str, float, int]] = []
+    with session_scope(factory, write=False) as db:
+        newest = db.execute(text("SELECT max(occurred_at) FROM audit_event")).scalar()
+        if isinstance(newest, str):
+            newest = datetime.fromisoformat(newest).replace(tzinfo=UTC)
+        day = (newest - timedelta(days=30)).astimezone(zone).date()
+        deep = db.execute(text("SELECT id FROM audit_event WHERE id = 500000")).scalar()
+        some_object = db.execute(
+            text("SELECT object_type, object_id FROM audit_event WHERE id = 400000")
+        ).one()
+        cases: list[tuple[str, queries.EventFilter, int | None]] = [
+            ("first page, no filter", queries.EventFilter(), None),
+            ("a page in the middle of the log (keyset)", queries.EventFilter(), deep),
+            ("one day", queries.EventFilter(since=day, until=day), None),
+            ("one actor", queries.EventFilter(actor_id=17), None),
+            ("action prefix (1 in 8 events)", queries.EventFilter(action_prefix="org."), None),
+            ("action prefix (no such action)", queries.EventFilter(action_prefix="zz."), None),
+            ("one township's region", queries.EventFilter(region_code="330523101000"), None),
+            (
+                "one object",
+                queries.EventFilter(object_type=some_object[0], object_id=some_object[1]),
+                None,
+            ),
+        ]
+        for name, flt, older_than in cases:
+            timings = []
+            rows = 0
+            for _ in range(runs):
+                t0 = time.perf_counter()
+                page = queries.events_page(db, flt, zone=zone, older_than=older_than)
+                timings.append(time.perf_counter() - t0)
+                rows = len(page.events)
+            out.append((name, statistics.median(timings) * 1000, rows))
+    return out
 
 
 def proofs(engine: Engine, settings: Settings, runs: int) -> dict[str, float]:
@@ -275,6 +350,7 @@ def main() -> None:
     parser.add_argument("--hash", default="sm3", choices=["sm3", "sha256"])
     parser.add_argument("--proofs", type=int, default=500, help="Proofs of each kind timed.")
     parser.add_argument("--reuse", action="store_true", help="Time the loaded databases.")
+    parser.add_argument("--page-runs", type=int, default=20, help="Runs of each list query.")
     args = parser.parse_args()
     settings = Settings(audit_hash=args.hash, _env_file=None)  # type: ignore[call-arg]
     print(f"{platform.python_implementation()} {platform.python_version()} on {platform.machine()}")
@@ -295,12 +371,16 @@ def main() -> None:
                 if backend == "postgresql":
                     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                         conn.execute(text("VACUUM ANALYZE"))
-            wall, cpu, report = verify(engine, settings)
+            wall, cpu, server_cpu, report = verify(engine, settings)
             status = "ok" if report.ok else f"FAILED: {report.first}"
+            server = f", server {server_cpu:.1f} s CPU" if server_cpu is not None else ""
             print(
                 f"[{backend}] verify {report.entries} entries, {report.subtrees} subtrees, "
-                f"{report.checkpoints} checkpoints: {wall:.1f} s wall, {cpu:.1f} s CPU ({status})"
+                f"{report.checkpoints} checkpoints: {wall:.1f} s wall, {cpu:.1f} s CPU{server}, "
+                f"load average {os.getloadavg()[0]:.1f} ({status})"
             )
+            for name, ms, rows in list_pages(engine, args.page_runs):
+                print(f"[{backend}] event list, {name}: {ms:.1f} ms ({rows} rows)")
             figures = proofs(engine, settings, args.proofs)
             print(
                 f"[{backend}] inclusion proof: median {figures['inclusion_median_ms']:.2f} ms, "
