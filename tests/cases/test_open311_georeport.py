@@ -3,9 +3,6 @@ with a plain form POST (the client only reads) are read back through it, in JSON
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,38 +12,18 @@ from sqlalchemy.orm import Session
 
 from gongzhi.audit.services import SystemActor
 from gongzhi.cases.open311 import issue_api_key
+from tests.live_server import serve
 
 georeport = pytest.importorskip("georeport")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
 def live_open311(app: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The test's app (its requests commit into savepoints of the rolled-back test
     transaction, as with TestClient) served on 127.0.0.1; nothing leaks into other tests."""
-    import uvicorn
-
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    port = _free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", access_log=False
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="open311-uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}/open311/v2"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(app, name="open311") as base_url:
+        yield f"{base_url}/open311/v2"
 
 
 def test_georeport_reads_what_was_filed(live_open311: str, db: Session) -> None:

@@ -5,9 +5,6 @@ in a thread (127.0.0.1, a free port) on the session's test database, whose seede
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +12,7 @@ from typing import Any
 import pytest
 
 from gongzhi.config import PROJECT_ROOT, Settings
+from tests.live_server import serve
 
 CHROMIUM = Path(os.environ.get("GONGZHI_CHROMIUM", "/usr/bin/chromium"))
 AXE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -59,34 +57,13 @@ def browser_type_launch_args() -> dict[str, Any]:
     return {"executable_path": str(CHROMIUM), "headless": True, "args": LAUNCH_ARGS}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def live_server(settings: Settings, seeded: None) -> Iterator[str]:
-    import uvicorn
-
     from gongzhi.app import create_app
 
     app = create_app(settings)  # its own engine: the seeded data is committed
-    port = _free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", access_log=False
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="e2e-uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(app, name="e2e") as base_url:
+        yield base_url
     app.state.engine.dispose()
 
 

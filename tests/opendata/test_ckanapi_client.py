@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,40 +14,20 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
+from tests.live_server import serve
 from tests.opendata.conftest import OpenData
 from tests.opendata.helpers import HIDDEN_FIELDS, api_token
 
 ckanapi = pytest.importorskip("ckanapi")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def live_ckan(app: Any, open_data: OpenData, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The test's app (its requests read the test's rolled-back transaction, where the open
     datasets were seeded) served on a free port of 127.0.0.1."""
-    import uvicorn
-
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    port = _free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", access_log=False
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="ckan-uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(app, name="ckan") as base_url:
+        yield base_url
 
 
 def test_remote_ckan_reads_the_open_catalogue(
