@@ -13,14 +13,18 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
 
 from gongzhi.audit import log
 from gongzhi.audit.services import SystemActor, record
 from gongzhi.config import Settings
 from gongzhi.db import session_scope, utcnow
-from tests.e2e.conftest import AXE
-from tests.e2e.helpers import BLOCKING, axe_blocking, login_page_or_skip
+from tests.e2e.helpers import (
+    assert_accessible_under_csp,
+    committed_session,
+    login_page_or_skip,
+    record_csp_violations,
+    submit_password,
+)
 from tests.security.fixtures import PERSONAS, totp_code
 
 
@@ -31,20 +35,10 @@ def auditor(browser: Browser, base_url: str) -> Iterator[Page]:
     context = browser.new_context(base_url=base_url, locale="zh-CN")
     page = context.new_page()
     violations: list[str] = []
-    page.on(
-        "console",
-        lambda msg: (
-            violations.append(f"{page.url}: {msg.text}")
-            if "Content Security Policy" in msg.text
-            else None
-        ),
-    )
+    record_csp_violations(page, violations)
     persona = PERSONAS["audit_admin"]
     login_page_or_skip(page)
-    page.fill("input[name=username]", persona.username)
-    page.fill("input[name=password]", persona.password)
-    page.locator("form:has(input[name=password]) [type=submit]").click()
-    page.wait_for_load_state()
+    submit_password(page, persona.username, persona.password)
     # A code is accepted once; if this 30-second step's code was used already, take the next.
     for offset in (0, 1):
         page.fill("input[name=code]", totp_code("audit_admin", offset))
@@ -61,7 +55,7 @@ def auditor(browser: Browser, base_url: str) -> Iterator[Page]:
 def _committed_events(engine: Engine, settings: Settings, action: str) -> list[int]:
     """Three events recorded, sequenced and under a signed checkpoint, as the sequencer job
     leaves them."""
-    with session_scope(lambda: Session(bind=engine, expire_on_commit=False)) as db:
+    with session_scope(lambda: committed_session(engine)) as db:
         events = [
             record(
                 db,
@@ -77,20 +71,11 @@ def _committed_events(engine: Engine, settings: Settings, action: str) -> list[i
         ]
         db.flush()
         ids = [e.id for e in events]
-    with session_scope(lambda: Session(bind=engine, expire_on_commit=False)) as db:
+    with session_scope(lambda: committed_session(engine)) as db:
         while log.sequence(db, settings).sequenced:
             pass
         log.sign_checkpoint(db, settings, utcnow())
     return ids
-
-
-def _assert_accessible(page: Page) -> None:
-    """axe-core, evaluated through the DevTools protocol rather than added as a <script>
-    tag, so that the page's own Content-Security-Policy stays on while it is checked."""
-    if not page.evaluate("typeof window.axe !== 'undefined'"):
-        page.evaluate(AXE.read_text(encoding="utf-8"))
-    found = axe_blocking(page)
-    assert not found, f"axe ({'/'.join(BLOCKING)}) on {page.url}: {found}"
 
 
 def test_auditor_finds_an_event_and_sees_its_proof(
@@ -105,7 +90,7 @@ def test_auditor_finds_an_event_and_sees_its_proof(
     page.wait_for_load_state()
     assert page.url.endswith("/audit/events")
     assert page.locator("h1").inner_text() == "审计事件"
-    _assert_accessible(page)
+    assert_accessible_under_csp(page)
 
     page.fill("#action", action)
     page.get_by_role("button", name="筛选").click()
@@ -115,17 +100,17 @@ def test_auditor_finds_an_event_and_sees_its_proof(
     assert [int(r) for r in rows.evaluate_all("rs => rs.map(r => r.dataset.event)")] == sorted(
         ids, reverse=True
     )
-    _assert_accessible(page)
+    assert_accessible_under_csp(page)
 
     rows.first.get_by_role("link").click()
     page.wait_for_load_state()
     assert page.locator("h1").inner_text() == f"审计事件 #{max(ids)}"
     assert "已验证" in page.locator(".audit-verdict").inner_text()
     assert action in page.locator(".audit-canonical").inner_text()
-    _assert_accessible(page)
+    assert_accessible_under_csp(page)
 
     page.get_by_role("link", name="日志状态").click()
     page.wait_for_load_state()
     assert page.locator("h1").inner_text() == "审计日志状态"
     assert "SM2 签名有效" in page.locator("main").inner_text()
-    _assert_accessible(page)
+    assert_accessible_under_csp(page)

@@ -14,14 +14,14 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page
-from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
 
-from gongzhi.cases.models import CaseDraft
-from gongzhi.db import session_scope
-from gongzhi.security.models import Account
-from tests.e2e.helpers import assert_accessible, sign_in, switch_elderly
+from tests.e2e.helpers import (
+    assert_accessible,
+    clear_case_draft,
+    signed_in_pages,
+    switch_elderly,
+)
 
 ENFORCEMENT = "330523-ZHZF"  # 安吉县综合行政执法局
 HANDLER, HANDLER_PASSWORD = "zhifa_chen", "Anji-Staff-2026!"
@@ -30,25 +30,8 @@ ADDRESS = "浙江省湖州市安吉县鄣吴镇玉华村"  # the grid worker per
 
 @pytest.fixture
 def as_who(browser: Browser, base_url: str) -> Iterator[Callable[[str], Page]]:
-    contexts = []
-
-    def open_as(who: str) -> Page:
-        context = browser.new_context(base_url=base_url, locale="zh-CN")
-        contexts.append(context)
-        page = context.new_page()
-        if who == HANDLER:
-            page.goto("/login")
-            page.fill("input[name=username]", HANDLER)
-            page.fill("input[name=password]", HANDLER_PASSWORD)
-            page.locator("form:has(input[name=password]) [type=submit]").click()
-            page.wait_for_load_state()
-        else:
-            sign_in(page, who)
-        return page
-
-    yield open_as
-    for context in contexts:
-        context.close()
+    with signed_in_pages(browser, base_url, passwords={HANDLER: HANDLER_PASSWORD}) as open_as:
+        yield open_as
 
 
 def _api(page: Page, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
@@ -57,13 +40,6 @@ def _api(page: Page, method: str, path: str, body: dict[str, Any] | None = None)
     resp = page.request.fetch(path, method=method, data=body or {}, headers={"X-CSRF-Token": csrf})
     assert resp.ok, resp.text()
     return resp.json()
-
-
-def _clear_draft(engine: Engine) -> None:
-    """A draft left by an earlier, interrupted run would be resumed instead of a new one."""
-    with session_scope(lambda: Session(bind=engine)) as db:
-        account_id = db.scalar(select(Account.id).where(Account.username == "citizen"))
-        db.execute(delete(CaseDraft).where(CaseDraft.account_id == account_id))
 
 
 def _report_in_elderly_mode(page: Page, description: str) -> str:
@@ -104,7 +80,7 @@ def _clock(scope: Page | Locator, kind: str) -> str:
 def test_a_case_from_report_to_rating(as_who: Callable[[str], Page], engine: Engine) -> None:
     marker = uuid.uuid4().hex[:8]
     citizen = as_who("citizen")
-    _clear_draft(engine)
+    clear_case_draft(engine, "citizen")
     number = _report_in_elderly_mode(citizen, f"玉华村村口的路灯坏了好几天 {marker}")
     case = _api(citizen, "GET", f"/api/v1/cases/{number}")
     assert case["status"] in ("triage", "dispatched")

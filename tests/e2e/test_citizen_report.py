@@ -12,22 +12,11 @@ from __future__ import annotations
 import uuid
 
 from playwright.sync_api import FloatRect, Page, ViewportSize
-from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
 
-from gongzhi.cases.models import CaseDraft
-from gongzhi.db import session_scope
-from gongzhi.security.models import Account
-from tests.e2e.helpers import assert_accessible, px, sign_in, switch_elderly
+from tests.e2e.helpers import assert_accessible, clear_case_draft, px, sign_in, switch_elderly
 
 PHONE: ViewportSize = {"width": 360, "height": 740}
-
-
-def _clear_draft(engine: Engine, username: str) -> None:
-    with session_scope(lambda: Session(bind=engine)) as db:
-        account_id = db.scalar(select(Account.id).where(Account.username == username))
-        db.execute(delete(CaseDraft).where(CaseDraft.account_id == account_id))
 
 
 def _fits_phone(page: Page) -> None:
@@ -55,7 +44,7 @@ def _check(page: Page, path: str) -> None:
 
 
 def test_citizen_reports_in_elderly_mode_on_a_phone(page: Page, engine: Engine) -> None:
-    _clear_draft(engine, "citizen")
+    clear_case_draft(engine, "citizen")
     page.set_viewport_size(PHONE)
     sign_in(page, "citizen")
     switch_elderly(page, on=True)

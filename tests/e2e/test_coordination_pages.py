@@ -15,7 +15,6 @@ import pytest
 from playwright.sync_api import Browser, Page
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
 
 from gongzhi.audit.services import SystemActor
 from gongzhi.cases import services
@@ -23,8 +22,12 @@ from gongzhi.cases.models import Case, Channel
 from gongzhi.cases.summons import CaseSummons, CaseSummonsDepartment
 from gongzhi.db import session_scope, utcnow
 from gongzhi.org.models import Department
-from tests.e2e.conftest import AXE
-from tests.e2e.helpers import BLOCKING, axe_blocking, sign_in, switch_elderly
+from tests.e2e.helpers import (
+    assert_accessible_under_csp,
+    committed_session,
+    signed_in_pages,
+    switch_elderly,
+)
 
 ENFORCEMENT = "330523-ZHZF"  # 安吉县综合行政执法局
 MARKET = "330523-SCJG"  # 县市场监管局
@@ -37,43 +40,14 @@ LAT, LON = 30.6389, 119.6800
 def as_who(browser: Browser, base_url: str) -> Iterator[Callable[[str], Page]]:
     """A signed-in page per persona; every page also records Content-Security-Policy
     violations (the pages must work under a CSP without inline scripts or styles)."""
-    contexts = []
-    violations: list[str] = []
-
-    def open_as(who: str) -> Page:
-        context = browser.new_context(base_url=base_url, locale="zh-CN")
-        contexts.append(context)
-        page = context.new_page()
-        page.on(
-            "console",
-            lambda msg: (
-                violations.append(f"{page.url}: {msg.text}")
-                if "Content Security Policy" in msg.text
-                else None
-            ),
-        )
-        if who == HANDLER:
-            page.goto("/login")
-            page.fill("input[name=username]", HANDLER)
-            page.fill("input[name=password]", HANDLER_PASSWORD)
-            page.locator("form:has(input[name=password]) [type=submit]").click()
-            page.wait_for_load_state()
-        else:
-            sign_in(page, who)
-        return page
-
-    yield open_as
-    for context in contexts:
-        context.close()
-    assert not violations, violations
-
-
-def _committed(engine: Engine) -> Session:
-    return Session(bind=engine, expire_on_commit=False)
+    with signed_in_pages(
+        browser, base_url, passwords={HANDLER: HANDLER_PASSWORD}, csp_must_hold=True
+    ) as open_as:
+        yield open_as
 
 
 def _submit(engine: Engine, **kw: object) -> str:
-    with session_scope(lambda: _committed(engine)) as db:
+    with session_scope(lambda: committed_session(engine)) as db:
         case = services.submit_case(
             db,
             channel=Channel.WEB,
@@ -83,19 +57,10 @@ def _submit(engine: Engine, **kw: object) -> str:
         return case.number
 
 
-def _assert_accessible(page: Page) -> None:
-    """axe-core, evaluated through the DevTools protocol rather than added as a <script>
-    tag, so that the page's own Content-Security-Policy stays on while it is checked."""
-    if not page.evaluate("typeof window.axe !== 'undefined'"):
-        page.evaluate(AXE.read_text(encoding="utf-8"))
-    found = axe_blocking(page)
-    assert not found, f"axe ({'/'.join(BLOCKING)}) on {page.url}: {found}"
-
-
 def _check_both_modes(page: Page) -> None:
-    _assert_accessible(page)
+    assert_accessible_under_csp(page)
     switch_elderly(page, on=True)
-    _assert_accessible(page)
+    assert_accessible_under_csp(page)
     switch_elderly(page, on=False)
 
 
@@ -172,7 +137,7 @@ def test_clerk_summons_two_departments_and_one_checks_in(
 
     handler = as_who(HANDLER)
     handler.goto("/cases/inbox")
-    with session_scope(lambda: _committed(engine)) as db:
+    with session_scope(lambda: committed_session(engine)) as db:
         summons_id = db.scalar(
             select(CaseSummons.id)
             .join(Case, Case.id == CaseSummons.case_id)
@@ -193,7 +158,7 @@ def test_clerk_summons_two_departments_and_one_checks_in(
     assert clerk.locator("div.summons [data-state=waiting]").count() == 1
 
     # Time passes: the market bureau's limit is an hour behind us and it never came.
-    with session_scope(lambda: _committed(engine)) as db:
+    with session_scope(lambda: committed_session(engine)) as db:
         db.execute(
             update(CaseSummonsDepartment)
             .where(

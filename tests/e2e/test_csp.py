@@ -13,14 +13,9 @@ from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import ConsoleMessage, Page
-from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
 
-from gongzhi.cases.models import CaseDraft
-from gongzhi.db import session_scope
-from gongzhi.security.models import Account
-from tests.e2e.helpers import sign_in, switch_elderly
+from tests.e2e.helpers import clear_case_draft, sign_in, switch_elderly
 
 # Recorded by the page itself from its first script on, before any of ours runs.
 _LISTEN = """
@@ -61,12 +56,6 @@ class CspWatch:
 @pytest.fixture
 def csp(page: Page) -> Iterator[CspWatch]:
     yield CspWatch(page)
-
-
-def _clear_draft(engine: Engine, username: str) -> None:
-    with session_scope(lambda: Session(bind=engine)) as db:
-        account_id = db.scalar(select(Account.id).where(Account.username == username))
-        db.execute(delete(CaseDraft).where(CaseDraft.account_id == account_id))
 
 
 def _go(page: Page, csp: CspWatch, path: str) -> None:
@@ -114,7 +103,7 @@ def _sign_out(page: Page) -> None:
 
 
 def test_main_pages_keep_the_csp(page: Page, csp: CspWatch, engine: Engine) -> None:
-    _clear_draft(engine, "citizen")
+    clear_case_draft(engine, "citizen")
     _go(page, csp, "/")
     _go(page, csp, "/login")
 

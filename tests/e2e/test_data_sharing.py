@@ -18,7 +18,7 @@ from gongzhi.config import Settings
 from gongzhi.db import make_engine, session_scope
 from tests.data.helpers import csv_bytes, import_bytes, make_dataset, person_row
 from tests.data.sharing_helpers import PROVIDER, REQUESTER, STEWARD_PASSWORD, make_steward
-from tests.e2e.helpers import assert_accessible, sign_in
+from tests.e2e.helpers import assert_accessible, sign_in, sign_in_with_password
 
 
 def _setup(settings: Settings, tmp_path: Path, tag: str) -> dict[str, Any]:
@@ -44,11 +44,7 @@ def _setup(settings: Settings, tmp_path: Path, tag: str) -> dict[str, Any]:
 
 
 def _sign_in_staff(page: Page, username: str) -> None:
-    page.goto("/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", STEWARD_PASSWORD)
-    page.locator("form:has(input[name=password]) [type=submit]").click()
-    page.wait_for_load_state()
+    sign_in_with_password(page, username, STEWARD_PASSWORD)
 
 
 def test_request_review_decide_and_call(

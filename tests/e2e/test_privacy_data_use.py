@@ -14,7 +14,6 @@ import pytest
 from playwright.sync_api import Browser, Page
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
 
 from gongzhi.audit import log
 from gongzhi.audit.services import SystemActor
@@ -23,8 +22,13 @@ from gongzhi.cases.models import Channel
 from gongzhi.config import Settings
 from gongzhi.db import session_scope, utcnow
 from gongzhi.security.models import Account
-from tests.e2e.conftest import AXE
-from tests.e2e.helpers import BLOCKING, axe_blocking, px, sign_in, switch_elderly
+from tests.e2e.helpers import (
+    assert_accessible_under_csp,
+    committed_session,
+    px,
+    signed_in_pages,
+    switch_elderly,
+)
 
 ENFORCEMENT = "330523-ZHZF"
 ADDRESS = "浙江省湖州市安吉县鄣吴镇玉华村"
@@ -33,43 +37,12 @@ ADDRESS = "浙江省湖州市安吉县鄣吴镇玉华村"
 @pytest.fixture
 def as_who(browser: Browser, base_url: str) -> Iterator[Callable[[str], Page]]:
     """A signed-in page per persona, recording Content-Security-Policy violations."""
-    contexts = []
-    violations: list[str] = []
-
-    def open_as(who: str) -> Page:
-        context = browser.new_context(base_url=base_url, locale="zh-CN")
-        contexts.append(context)
-        page = context.new_page()
-        page.on(
-            "console",
-            lambda msg: (
-                violations.append(f"{page.url}: {msg.text}")
-                if "Content Security Policy" in msg.text
-                else None
-            ),
-        )
-        sign_in(page, who)
-        return page
-
-    yield open_as
-    for context in contexts:
-        context.close()
-    assert not violations, violations
-
-
-def _committed(engine: Engine) -> Session:
-    return Session(bind=engine, expire_on_commit=False)
-
-
-def _assert_accessible(page: Page) -> None:
-    if not page.evaluate("typeof window.axe !== 'undefined'"):
-        page.evaluate(AXE.read_text(encoding="utf-8"))
-    found = axe_blocking(page)
-    assert not found, f"axe ({'/'.join(BLOCKING)}) on {page.url}: {found}"
+    with signed_in_pages(browser, base_url, csp_must_hold=True) as open_as:
+        yield open_as
 
 
 def _citizens_case(engine: Engine, phone: str) -> str:
-    with session_scope(lambda: _committed(engine)) as db:
+    with session_scope(lambda: committed_session(engine)) as db:
         citizen = db.scalar(select(Account).where(Account.username == "citizen"))
         assert citizen is not None
         case = services.submit_case(
@@ -89,7 +62,7 @@ def _citizens_case(engine: Engine, phone: str) -> str:
 
 
 def _sequence_and_sign(engine: Engine, settings: Settings) -> None:
-    with session_scope(lambda: _committed(engine)) as db:
+    with session_scope(lambda: committed_session(engine)) as db:
         while log.has_unsequenced(db):
             log.sequence(db, settings)
         log.sign_checkpoint(db, settings, utcnow())
@@ -106,17 +79,17 @@ def test_dispatcher_reveals_a_phone_and_the_citizen_sees_it_verified(
     dispatcher.goto(f"/cases/{number}")
     contact = dispatcher.locator("#contact")
     assert masked in contact.inner_text() and phone not in dispatcher.content()
-    _assert_accessible(dispatcher)
+    assert_accessible_under_csp(dispatcher)
     dispatcher.locator("#reveal-contact").click()
     form = dispatcher.locator("#contact #reveal-form")
     form.wait_for()
     assert dispatcher.url.endswith(f"/cases/{number}")  # swapped in place, no navigation
-    _assert_accessible(dispatcher)
+    assert_accessible_under_csp(dispatcher)
     form.get_by_label("回访反映人").check()
     form.locator("#reveal-submit").click()
     dispatcher.locator("#contact .revealed-value").first.wait_for()
     assert phone in contact.inner_text()
-    _assert_accessible(dispatcher)
+    assert_accessible_under_csp(dispatcher)
     # The next view of the page is masked again.
     dispatcher.reload()
     assert phone not in dispatcher.content() and masked in contact.inner_text()
@@ -132,12 +105,12 @@ def test_dispatcher_reveals_a_phone_and_the_citizen_sees_it_verified(
     assert "刘洋" in text and "回访反映人" in text and "反映人电话" in text
     assert entry.locator("dd.proof").get_attribute("data-status") == "verified"
     assert "已验证" in text
-    _assert_accessible(citizen)
+    assert_accessible_under_csp(citizen)
     switch_elderly(citizen, on=True)
     assert px(citizen, "body", "font-size") >= 18
     entry = citizen.locator("li.data-use-entry", has_text=number).first
     assert entry.locator("dd.proof").get_attribute("data-status") == "verified"
-    _assert_accessible(citizen)
+    assert_accessible_under_csp(citizen)
     # The JSON proof is a link the citizen can follow.
     href = entry.locator("a", has_text="下载 JSON 证明").get_attribute("href")
     assert href is not None
