@@ -1,13 +1,17 @@
-"""Helpers shared by the cases tests: actors, a held clock, one-call intake."""
+"""Helpers shared by the cases tests: actors, a held clock, one-call intake, signed-in
+clients."""
 
 from __future__ import annotations
 
 import sys
 import types
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -79,3 +83,57 @@ def no_classifier(monkeypatch: pytest.MonkeyPatch) -> None:
     module = types.ModuleType("gongzhi.cases.classify")
     module.suggest = lambda db, text, limit=3: []  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "gongzhi.cases.classify", module)
+
+
+class JsonClient:
+    """A signed-in client of the JSON API: POSTs send a JSON body and the CSRF header."""
+
+    def __init__(self, client: TestClient, csrf: str) -> None:
+        self.client, self.csrf = client, csrf
+
+    def get(self, url: str, **kw: Any) -> Any:
+        return self.client.get(url, **kw)
+
+    def post(self, url: str, body: dict[str, Any] | None = None) -> Any:
+        return self.client.post(url, json=body or {}, headers={"X-CSRF-Token": self.csrf})
+
+
+class FormClient:
+    """A signed-in browser-like client: forms POST with the page's CSRF token, and redirects
+    are returned rather than followed."""
+
+    def __init__(self, client: TestClient, csrf: str) -> None:
+        self.client, self.csrf = client, csrf
+
+    def get(self, url: str, **kw: Any) -> Any:
+        return self.client.get(url, **kw)
+
+    def post(self, url: str, data: dict[str, Any] | None = None) -> Any:
+        body = {"csrf_token": self.csrf, **(data or {})}
+        return self.client.post(url, data=body, follow_redirects=False)
+
+
+SignedInClient = TypeVar("SignedInClient", JsonClient, FormClient)
+
+
+@contextmanager
+def signed_in_clients(
+    app: Any, kind: type[SignedInClient]
+) -> Iterator[Callable[[str], SignedInClient]]:
+    """``make(who)``: a client of its own signed in through the real /login as a security
+    persona, or as a staff account of the cases seed (the staff password) for any other name.
+    The clients are closed at the end."""
+    from tests.cases.fixtures import login_staff
+    from tests.security.fixtures import PERSONAS, login_as
+
+    clients: list[TestClient] = []
+
+    def make(who: str) -> SignedInClient:
+        client = TestClient(app, base_url="http://testserver")
+        clients.append(client)
+        csrf = login_as(client, who) if who in PERSONAS else login_staff(client, who)
+        return kind(client, csrf)
+
+    yield make
+    for client in clients:
+        client.close()

@@ -3,7 +3,7 @@ the journey, refusals with the standard error body, hidden contacts, and scope."
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,45 +14,26 @@ from sqlalchemy.orm import Session
 
 from gongzhi.security.models import Account
 from gongzhi.security.services import issue_api_token
-from tests.cases.fixtures import ENFORCEMENT, SECOND_CITIZEN, login_staff
-from tests.cases.helpers import ACTOR, DIPU_ADDRESS, YUHUA_ADDRESS, no_classifier  # noqa: F401
-from tests.security.fixtures import login_as
+from tests.cases.fixtures import ENFORCEMENT, SECOND_CITIZEN
+from tests.cases.helpers import (  # noqa: F401
+    ACTOR,
+    DIPU_ADDRESS,
+    YUHUA_ADDRESS,
+    JsonClient,
+    no_classifier,
+    signed_in_clients,
+)
 
 pytestmark = pytest.mark.usefixtures("no_classifier")
 
 
-class As:
-    """A signed-in client that sends its CSRF token with every POST."""
-
-    def __init__(self, client: TestClient, csrf: str) -> None:
-        self.client, self.csrf = client, csrf
-
-    def get(self, url: str, **kw: Any) -> Any:
-        return self.client.get(url, **kw)
-
-    def post(self, url: str, body: dict[str, Any] | None = None) -> Any:
-        return self.client.post(url, json=body or {}, headers={"X-CSRF-Token": self.csrf})
-
-
 @pytest.fixture
-def signed_in(app: Any) -> Callable[[str], As]:
-    clients: list[TestClient] = []
-
-    def make(who: str) -> As:
-        client = TestClient(app, base_url="http://testserver")
-        clients.append(client)
-        if who in ("zhifa_chen", "zhifa_li", "zhangwu_he", SECOND_CITIZEN):
-            csrf = login_staff(client, who, "Anji-Staff-2026!")
-        else:
-            csrf = login_as(client, who)
-        return As(client, csrf)
-
-    yield make  # type: ignore[misc]
-    for c in clients:
-        c.close()
+def signed_in(app: Any) -> Iterator[Callable[[str], JsonClient]]:
+    with signed_in_clients(app, JsonClient) as make:
+        yield make
 
 
-def _report(citizen: As, **body: Any) -> dict[str, Any]:
+def _report(citizen: JsonClient, **body: Any) -> dict[str, Any]:
     body.setdefault("description", "路边井盖不见了，很危险")
     body.setdefault("address_text", YUHUA_ADDRESS)
     resp = citizen.post("/api/v1/cases", body)
@@ -60,13 +41,15 @@ def _report(citizen: As, **body: Any) -> dict[str, Any]:
     return resp.json()  # type: ignore[no-any-return]
 
 
-def test_a_session_post_without_its_csrf_token_is_refused(signed_in: Callable[[str], As]) -> None:
+def test_a_session_post_without_its_csrf_token_is_refused(
+    signed_in: Callable[[str], JsonClient],
+) -> None:
     citizen = signed_in("citizen")
     resp = citizen.client.post("/api/v1/cases", json={"description": "x"})
     assert resp.status_code == 403
 
 
-def test_the_journey_through_the_api(signed_in: Callable[[str], As]) -> None:
+def test_the_journey_through_the_api(signed_in: Callable[[str], JsonClient]) -> None:
     citizen, dispatcher = signed_in("citizen"), signed_in("dispatcher")
     handler, grid = signed_in("zhifa_chen"), signed_in("grid_worker")
     case = _report(citizen)
@@ -111,7 +94,7 @@ def test_the_journey_through_the_api(signed_in: Callable[[str], As]) -> None:
 
 
 def test_channels_follow_the_credential_and_the_role(
-    signed_in: Callable[[str], As], app: Any, db: Session
+    signed_in: Callable[[str], JsonClient], app: Any, db: Session
 ) -> None:
     operator, grid = signed_in("dispatcher"), signed_in("grid_worker")
     call = _report(operator, channel="hotline", contact_name="王大爷", contact_phone="13900000000")
@@ -137,7 +120,7 @@ def test_channels_follow_the_credential_and_the_role(
     assert resp.json()["channel"] == "api"
 
 
-def test_bad_requests_get_the_standard_error_body(signed_in: Callable[[str], As]) -> None:
+def test_bad_requests_get_the_standard_error_body(signed_in: Callable[[str], JsonClient]) -> None:
     citizen = signed_in("citizen")
     resp = citizen.post("/api/v1/cases", {"description": "x", "lat": 30.0})
     assert resp.status_code == 422
@@ -148,7 +131,7 @@ def test_bad_requests_get_the_standard_error_body(signed_in: Callable[[str], As]
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "case_not_found"
 
 
-def test_actions_need_their_permission(signed_in: Callable[[str], As]) -> None:
+def test_actions_need_their_permission(signed_in: Callable[[str], JsonClient]) -> None:
     citizen = signed_in("citizen")
     number = _report(citizen)["number"]
     resp = citizen.post(f"/api/v1/cases/{number}/dispatch", {"department": ENFORCEMENT})
@@ -158,7 +141,7 @@ def test_actions_need_their_permission(signed_in: Callable[[str], As]) -> None:
 
 
 def test_anonymous_reporters_contact_is_never_shown_to_staff(
-    signed_in: Callable[[str], As],
+    signed_in: Callable[[str], JsonClient],
 ) -> None:
     citizen, dispatcher, handler = (
         signed_in("citizen"),
@@ -186,7 +169,7 @@ def test_anonymous_reporters_contact_is_never_shown_to_staff(
     assert own["contact"]["phone"] == "13700000000"
 
 
-def test_scope_another_townships_case_is_not_found(signed_in: Callable[[str], As]) -> None:
+def test_scope_another_townships_case_is_not_found(signed_in: Callable[[str], JsonClient]) -> None:
     citizen, clerk = signed_in("citizen"), signed_in("township_clerk")  # clerk of 鄣吴镇
     here = _report(citizen)
     there = _report(citizen, address_text=DIPU_ADDRESS)
@@ -203,7 +186,7 @@ def test_scope_another_townships_case_is_not_found(signed_in: Callable[[str], As
 
 
 def test_a_department_handler_sees_assigned_cases_only(
-    signed_in: Callable[[str], As], township_handler: str
+    signed_in: Callable[[str], JsonClient], township_handler: str
 ) -> None:
     citizen, dispatcher = signed_in("citizen"), signed_in("dispatcher")
     gov = signed_in(township_handler)  # 鄣吴镇 government, scope 鄣吴镇
@@ -213,7 +196,7 @@ def test_a_department_handler_sees_assigned_cases_only(
     assert gov.get(f"/api/v1/cases/{outside['number']}").status_code == 200
 
 
-def test_return_reopen_extension_and_pause_routes(signed_in: Callable[[str], As]) -> None:
+def test_return_reopen_extension_and_pause_routes(signed_in: Callable[[str], JsonClient]) -> None:
     citizen, dispatcher, handler = (
         signed_in("citizen"),
         signed_in("dispatcher"),

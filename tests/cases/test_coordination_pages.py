@@ -12,7 +12,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -23,15 +22,16 @@ from gongzhi.cases.summons import CaseSummons, CaseSummonsDepartment, check_in, 
 from gongzhi.db import time_travel, utcnow
 from gongzhi.org.models import Department
 from gongzhi.security.models import Account
-from tests.cases.fixtures import ENFORCEMENT, SECOND_CITIZEN, login_staff
+from tests.cases.fixtures import ENFORCEMENT, SECOND_CITIZEN
 from tests.cases.helpers import (  # noqa: F401
     ACTOR,
     DIPU_ADDRESS,
     YUHUA_ADDRESS,
+    FormClient,
     no_classifier,
+    signed_in_clients,
     submit,
 )
-from tests.security.fixtures import login_as
 
 pytestmark = pytest.mark.usefixtures("no_classifier")
 
@@ -41,33 +41,10 @@ TEXT = "玉华村村口路上的井盖丢失了，晚上走路很危险"
 STAFF_ACCOUNTS = ("zhifa_chen", SECOND_CITIZEN)
 
 
-class As:
-    """A signed-in browser-like client: forms POST with the page's CSRF token."""
-
-    def __init__(self, client: TestClient, csrf: str) -> None:
-        self.client, self.csrf = client, csrf
-
-    def get(self, url: str, **kw: Any) -> Any:
-        return self.client.get(url, **kw)
-
-    def post(self, url: str, data: dict[str, Any] | None = None) -> Any:
-        body = {"csrf_token": self.csrf, **(data or {})}
-        return self.client.post(url, data=body, follow_redirects=False)
-
-
 @pytest.fixture
-def signed_in(app: Any) -> Iterator[Callable[[str], As]]:
-    clients: list[TestClient] = []
-
-    def make(who: str) -> As:
-        client = TestClient(app, base_url="http://testserver")
-        clients.append(client)
-        csrf = login_staff(client, who) if who in STAFF_ACCOUNTS else login_as(client, who)
-        return As(client, csrf)
-
-    yield make
-    for c in clients:
-        c.close()
+def signed_in(app: Any) -> Iterator[Callable[[str], FormClient]]:
+    with signed_in_clients(app, FormClient) as make:
+        yield make
 
 
 def _account(db: Session, username: str) -> int:
@@ -119,7 +96,7 @@ def _section(html: str, number: str) -> str:
 
 
 def test_dispatcher_merges_a_suggested_duplicate_and_unmerges_it(
-    signed_in: Callable[[str], As], db: Session
+    signed_in: Callable[[str], FormClient], db: Session
 ) -> None:
     main, dup = _pair(db)
     assert _fresh(db, dup).status == CaseStatus.TRIAGE.value
@@ -172,7 +149,9 @@ def test_dispatcher_merges_a_suggested_duplicate_and_unmerges_it(
     assert "本案已作为重复件合并" not in dup_page
 
 
-def test_the_case_page_shows_me_too_support(signed_in: Callable[[str], As], db: Session) -> None:
+def test_the_case_page_shows_me_too_support(
+    signed_in: Callable[[str], FormClient], db: Session
+) -> None:
     main, _dup = _pair(db)
     support_case(db, _fresh(db, main), account_id=_account(db, "citizen"), actor=ACTOR)
     page = signed_in("dispatcher").get(f"/cases/{main}").text
@@ -180,7 +159,9 @@ def test_the_case_page_shows_me_too_support(signed_in: Callable[[str], As], db: 
     assert "市民附议" in page
 
 
-def test_only_the_merge_permission_merges(signed_in: Callable[[str], As], db: Session) -> None:
+def test_only_the_merge_permission_merges(
+    signed_in: Callable[[str], FormClient], db: Session
+) -> None:
     main, dup = _pair(db)
     data = {"into": main, "reason": "同一问题"}
     for who in ("citizen", "township_clerk", "leader", "department_handler"):
@@ -193,7 +174,7 @@ def test_only_the_merge_permission_merges(signed_in: Callable[[str], As], db: Se
     assert dispatcher.post(f"/cases/{dup}/unmerge", {"reason": "x"}).status_code == 409
 
 
-def test_the_clerk_sees_no_merge_forms(signed_in: Callable[[str], As], db: Session) -> None:
+def test_the_clerk_sees_no_merge_forms(signed_in: Callable[[str], FormClient], db: Session) -> None:
     main, _dup = _pair(db)
     page = signed_in("township_clerk").get(f"/cases/{main}")
     assert page.status_code == 200
@@ -204,7 +185,7 @@ def test_the_clerk_sees_no_merge_forms(signed_in: Callable[[str], As], db: Sessi
 
 
 def test_the_reporter_of_a_merged_case_follows_the_main_case(
-    signed_in: Callable[[str], As], db: Session
+    signed_in: Callable[[str], FormClient], db: Session
 ) -> None:
     main, dup = _pair(db, reporter="citizen", other=SECOND_CITIZEN)
     dispatcher = signed_in("dispatcher")
@@ -242,7 +223,7 @@ def test_the_reporter_of_a_merged_case_follows_the_main_case(
 
 
 def test_a_me_too_supporter_follows_the_case_and_others_do_not(
-    signed_in: Callable[[str], As], db: Session
+    signed_in: Callable[[str], FormClient], db: Session
 ) -> None:
     main, _dup = _pair(db, other="citizen")
     support_case(db, _fresh(db, main), account_id=_account(db, SECOND_CITIZEN), actor=ACTOR)
@@ -271,7 +252,7 @@ def _yuhua_case(db: Session) -> str:
 
 
 def test_clerk_summons_two_departments_and_one_checks_in(
-    signed_in: Callable[[str], As], db: Session
+    signed_in: Callable[[str], FormClient], db: Session
 ) -> None:
     number = _yuhua_case(db)
     clerk = signed_in("township_clerk")
@@ -335,7 +316,7 @@ def test_clerk_summons_two_departments_and_one_checks_in(
     assert "已超过时限 1 小时 15 分" in page or "已超过时限 1 小时 14 分" in page
 
 
-def test_a_late_check_in_is_shown_late(signed_in: Callable[[str], As], db: Session) -> None:
+def test_a_late_check_in_is_shown_late(signed_in: Callable[[str], FormClient], db: Session) -> None:
     number = _yuhua_case(db)
     case = _fresh(db, number)
     start = utcnow() - timedelta(hours=3)
@@ -351,7 +332,7 @@ def test_a_late_check_in_is_shown_late(signed_in: Callable[[str], As], db: Sessi
     assert "突发紧急" in page
 
 
-def test_summons_refusals(signed_in: Callable[[str], As], db: Session) -> None:
+def test_summons_refusals(signed_in: Callable[[str], FormClient], db: Session) -> None:
     number = _yuhua_case(db)
     data = {"departments": [ENFORCEMENT], "reason": "beyond_power"}
     for who in ("citizen", "dispatcher", "department_handler", "grid_worker", "leader"):
@@ -390,7 +371,7 @@ def test_summons_refusals(signed_in: Callable[[str], As], db: Session) -> None:
     )
 
 
-def test_summons_stats_page(signed_in: Callable[[str], As], db: Session) -> None:
+def test_summons_stats_page(signed_in: Callable[[str], FormClient], db: Session) -> None:
     number = _yuhua_case(db)
     case = _fresh(db, number)
     enforcement_id = db.scalar(select(Department.id).where(Department.code == ENFORCEMENT))
@@ -429,7 +410,7 @@ def test_summons_stats_page(signed_in: Callable[[str], As], db: Session) -> None
 
 
 def test_long_lists_come_a_page_at_a_time(
-    signed_in: Callable[[str], As], db: Session, monkeypatch: pytest.MonkeyPatch
+    signed_in: Callable[[str], FormClient], db: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(queries, "PAGE_SIZE", 2)
     numbers = [

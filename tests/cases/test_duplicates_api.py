@@ -8,15 +8,13 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gongzhi.cases.models import Case
 from gongzhi.security.models import Account
-from tests.cases.fixtures import SECOND_CITIZEN, login_staff
-from tests.cases.helpers import YUHUA_ADDRESS, no_classifier, submit  # noqa: F401
-from tests.security.fixtures import login_as
+from tests.cases.fixtures import SECOND_CITIZEN
+from tests.cases.helpers import YUHUA_ADDRESS, JsonClient, no_classifier, signed_in_clients, submit  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("no_classifier")
 
@@ -24,30 +22,10 @@ LAT, LON = 30.6389, 119.6800
 TEXT = "玉华村村口路上的井盖丢失了，晚上走路很危险"
 
 
-class As:
-    def __init__(self, client: TestClient, csrf: str) -> None:
-        self.client, self.csrf = client, csrf
-
-    def get(self, url: str) -> Any:
-        return self.client.get(url)
-
-    def post(self, url: str, body: dict[str, Any] | None = None) -> Any:
-        return self.client.post(url, json=body or {}, headers={"X-CSRF-Token": self.csrf})
-
-
 @pytest.fixture
-def signed_in(app: Any) -> Iterator[Callable[[str], As]]:
-    clients: list[TestClient] = []
-
-    def make(who: str) -> As:
-        client = TestClient(app, base_url="http://testserver")
-        clients.append(client)
-        csrf = login_staff(client, who) if who == SECOND_CITIZEN else login_as(client, who)
-        return As(client, csrf)
-
-    yield make
-    for c in clients:
-        c.close()
+def signed_in(app: Any) -> Iterator[Callable[[str], JsonClient]]:
+    with signed_in_clients(app, JsonClient) as make:
+        yield make
 
 
 def _case(db: Session, reporter: str | None = None, **kw: Any) -> Case:
@@ -69,7 +47,7 @@ def _case(db: Session, reporter: str | None = None, **kw: Any) -> Case:
 
 
 def test_triage_sees_suggestions_and_merges_then_unmerges(
-    db: Session, signed_in: Callable[[str], As]
+    db: Session, signed_in: Callable[[str], JsonClient]
 ) -> None:
     main = _case(db, "citizen")
     dup = _case(db, SECOND_CITIZEN, description="村口井盖丢了，晚上走路危险")
@@ -103,7 +81,9 @@ def test_triage_sees_suggestions_and_merges_then_unmerges(
     assert again.json()["error"]["code"] == "not_merged"
 
 
-def test_only_the_dispatch_centre_merges(db: Session, signed_in: Callable[[str], As]) -> None:
+def test_only_the_dispatch_centre_merges(
+    db: Session, signed_in: Callable[[str], JsonClient]
+) -> None:
     main, dup = _case(db), _case(db)
     clerk = signed_in("township_clerk")
     resp = clerk.post(f"/api/v1/cases/{dup.number}/merge", {"into": main.number})
@@ -112,7 +92,9 @@ def test_only_the_dispatch_centre_merges(db: Session, signed_in: Callable[[str],
     assert citizen.get(f"/api/v1/cases/{dup.number}/duplicates").status_code == 403
 
 
-def test_me_too_is_counted_once_per_account(db: Session, signed_in: Callable[[str], As]) -> None:
+def test_me_too_is_counted_once_per_account(
+    db: Session, signed_in: Callable[[str], JsonClient]
+) -> None:
     case = _case(db, "citizen")
     other = signed_in(SECOND_CITIZEN)
     for _ in range(2):
@@ -128,7 +110,7 @@ def test_me_too_is_counted_once_per_account(db: Session, signed_in: Callable[[st
 
 
 def test_intake_check_shows_a_citizen_numbers_and_reasons_not_words(
-    db: Session, signed_in: Callable[[str], As]
+    db: Session, signed_in: Callable[[str], JsonClient]
 ) -> None:
     existing = _case(db, SECOND_CITIZEN)
     citizen = signed_in("citizen")

@@ -11,53 +11,31 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from gongzhi.cases import queries
 from gongzhi.cases.models import Case
-from tests.cases.fixtures import ENFORCEMENT, SECOND_HANDLER, login_staff
+from tests.cases.fixtures import ENFORCEMENT, SECOND_HANDLER
 from tests.cases.helpers import (  # noqa: F401
     DIPU_ADDRESS,
     YUHUA_ADDRESS,
+    FormClient,
     held_clock,
     no_classifier,
+    signed_in_clients,
     submit,
 )
-from tests.security.fixtures import csrf_from, login_as
+from tests.security.fixtures import csrf_from
 
 pytestmark = pytest.mark.usefixtures("no_classifier")
 STAFF_ACCOUNTS = ("zhifa_chen", SECOND_HANDLER)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-class As:
-    """A signed-in browser-like client: forms POST with the page's CSRF token."""
-
-    def __init__(self, client: TestClient, csrf: str) -> None:
-        self.client, self.csrf = client, csrf
-
-    def get(self, url: str, **kw: Any) -> Any:
-        return self.client.get(url, **kw)
-
-    def post(self, url: str, data: dict[str, Any] | None = None) -> Any:
-        body = {"csrf_token": self.csrf, **(data or {})}
-        return self.client.post(url, data=body, follow_redirects=False)
-
-
 @pytest.fixture
-def signed_in(app: Any) -> Iterator[Callable[[str], As]]:
-    clients: list[TestClient] = []
-
-    def make(who: str) -> As:
-        client = TestClient(app, base_url="http://testserver")
-        clients.append(client)
-        csrf = login_staff(client, who) if who in STAFF_ACCOUNTS else login_as(client, who)
-        return As(client, csrf)
-
-    yield make
-    for c in clients:
-        c.close()
+def signed_in(app: Any) -> Iterator[Callable[[str], FormClient]]:
+    with signed_in_clients(app, FormClient) as make:
+        yield make
 
 
 def _case(db: Session, number: str) -> Case:
@@ -83,7 +61,7 @@ def _section(html: str, number: str) -> str:
 
 
 def test_operator_enters_a_call_and_reads_back_the_number(
-    signed_in: Callable[[str], As], db: Session
+    signed_in: Callable[[str], FormClient], db: Session
 ) -> None:
     operator = signed_in("dispatcher")
     page = operator.get("/cases/console", params={"address": YUHUA_ADDRESS, "description": "x"})
@@ -113,19 +91,19 @@ def test_operator_enters_a_call_and_reads_back_the_number(
     assert again.status_code == 422 and "王大爷" in again.text
 
 
-def test_console_without_the_csrf_token_is_refused(signed_in: Callable[[str], As]) -> None:
+def test_console_without_the_csrf_token_is_refused(signed_in: Callable[[str], FormClient]) -> None:
     operator = signed_in("dispatcher")
     resp = operator.client.post("/cases/console", data={"description": "x"})
     assert resp.status_code == 403
 
 
-def test_only_operators_take_calls(signed_in: Callable[[str], As]) -> None:
+def test_only_operators_take_calls(signed_in: Callable[[str], FormClient]) -> None:
     assert signed_in("grid_worker").get("/cases/console").status_code == 403
     assert signed_in("citizen").get("/cases/triage").status_code == 403
 
 
 def test_triage_shows_the_reason_and_dispatch_names_the_lead(
-    signed_in: Callable[[str], As], db: Session
+    signed_in: Callable[[str], FormClient], db: Session
 ) -> None:
     number = _report(db)
     dispatcher = signed_in("dispatcher")
@@ -144,7 +122,7 @@ def test_triage_shows_the_reason_and_dispatch_names_the_lead(
     assert f'id="case-{number}"' not in dispatcher.get("/cases/triage").text
 
 
-def test_close_not_ours_needs_a_reason(signed_in: Callable[[str], As], db: Session) -> None:
+def test_close_not_ours_needs_a_reason(signed_in: Callable[[str], FormClient], db: Session) -> None:
     number = _report(db)
     dispatcher = signed_in("dispatcher")
     refused = dispatcher.post(f"/cases/{number}/close", {"outcome": "not_ours"})
@@ -159,7 +137,7 @@ def test_close_not_ours_needs_a_reason(signed_in: Callable[[str], As], db: Sessi
 
 
 def test_inbox_sign_once_feedback_and_extension(
-    signed_in: Callable[[str], As], db: Session
+    signed_in: Callable[[str], FormClient], db: Session
 ) -> None:
     number = _report(db)
     dispatcher, chen, li = (
@@ -193,7 +171,7 @@ def test_inbox_sign_once_feedback_and_extension(
     assert _case(db, number).status == "feedback"
 
 
-def test_handler_returns_with_a_reason(signed_in: Callable[[str], As], db: Session) -> None:
+def test_handler_returns_with_a_reason(signed_in: Callable[[str], FormClient], db: Session) -> None:
     number = _report(db)
     signed_in("dispatcher").post(f"/cases/{number}/dispatch", {"department": ENFORCEMENT})
     chen = signed_in("zhifa_chen")
@@ -206,7 +184,7 @@ def test_handler_returns_with_a_reason(signed_in: Callable[[str], As], db: Sessi
 
 
 def test_grid_worker_verifies_and_reports_from_patrol(
-    signed_in: Callable[[str], As], db: Session
+    signed_in: Callable[[str], FormClient], db: Session
 ) -> None:
     number = _report(db)
     elsewhere = _report(db, address_text=DIPU_ADDRESS)
@@ -238,7 +216,7 @@ def test_grid_worker_verifies_and_reports_from_patrol(
 
 @pytest.mark.usefixtures("held_clock")
 def test_overdue_list_names_the_late_clock_in_words(
-    signed_in: Callable[[str], As], db: Session
+    signed_in: Callable[[str], FormClient], db: Session
 ) -> None:
     late = _report(db)  # made at the held clock, long before now: every clock is late
     page = signed_in("dispatcher").get("/cases/overdue")
@@ -251,7 +229,7 @@ def test_overdue_list_names_the_late_clock_in_words(
 
 
 def test_detail_shows_timeline_clocks_and_hides_anonymous_contact(
-    signed_in: Callable[[str], As], db: Session
+    signed_in: Callable[[str], FormClient], db: Session
 ) -> None:
     named = _report(db, contact_name="王秀英", contact_phone="13700000009")
     anonymous = _report(db, contact_name="王秀英", contact_phone="13700000008", anonymous=True)
@@ -271,7 +249,9 @@ def test_detail_shows_timeline_clocks_and_hides_anonymous_contact(
     assert f'action="/cases/{named}/dispatch"' not in handler.text  # not the dispatcher's
 
 
-def test_another_townships_case_is_not_found(signed_in: Callable[[str], As], db: Session) -> None:
+def test_another_townships_case_is_not_found(
+    signed_in: Callable[[str], FormClient], db: Session
+) -> None:
     here, there = _report(db), _report(db, address_text=DIPU_ADDRESS)
     clerk = signed_in("township_clerk")  # clerk of 鄣吴镇
     assert clerk.get(f"/cases/{here}").status_code == 200
@@ -281,7 +261,7 @@ def test_another_townships_case_is_not_found(signed_in: Callable[[str], As], db:
     assert clerk.get("/cases/AJ-20000101-0001").status_code == 404
 
 
-def test_staff_home_tiles_follow_the_permissions(signed_in: Callable[[str], As]) -> None:
+def test_staff_home_tiles_follow_the_permissions(signed_in: Callable[[str], FormClient]) -> None:
     home = signed_in("dispatcher").get("/staff").text
     for href in ("/cases/console", "/cases/triage", "/cases/overdue"):
         assert f'href="{href}"' in home
@@ -291,7 +271,9 @@ def test_staff_home_tiles_follow_the_permissions(signed_in: Callable[[str], As])
     assert 'href="/cases/inbox"' in signed_in("zhifa_chen").get("/staff").text
 
 
-def test_csrf_field_is_on_every_action_form(signed_in: Callable[[str], As], db: Session) -> None:
+def test_csrf_field_is_on_every_action_form(
+    signed_in: Callable[[str], FormClient], db: Session
+) -> None:
     number = _report(db)
     html = signed_in("dispatcher").get("/cases/triage").text
     forms = re.findall(r"<form method=\"post\".*?</form>", html, flags=re.S)
@@ -301,7 +283,7 @@ def test_csrf_field_is_on_every_action_form(signed_in: Callable[[str], As], db: 
 
 
 def test_console_category_picker_and_the_resulting_route(
-    signed_in: Callable[[str], As], db: Session
+    signed_in: Callable[[str], FormClient], db: Session
 ) -> None:
     from sqlalchemy import select
 
@@ -326,7 +308,7 @@ def test_console_category_picker_and_the_resulting_route(
 
 
 def test_rerouting_keeps_the_old_assignment_as_history(
-    signed_in: Callable[[str], As], db: Session
+    signed_in: Callable[[str], FormClient], db: Session
 ) -> None:
     from tests.org.fixtures import HOUSING
 
@@ -350,7 +332,7 @@ def test_rerouting_keeps_the_old_assignment_as_history(
 
 
 def test_a_refused_extension_leaves_the_deadline(
-    signed_in: Callable[[str], As], db: Session
+    signed_in: Callable[[str], FormClient], db: Session
 ) -> None:
     number = _report(db)
     dispatcher, chen = signed_in("dispatcher"), signed_in("zhifa_chen")
@@ -377,7 +359,7 @@ def test_a_refused_extension_leaves_the_deadline(
 
 
 def test_pages_speak_english_to_english_readers(
-    signed_in: Callable[[str], As], db: Session
+    signed_in: Callable[[str], FormClient], db: Session
 ) -> None:
     from gongzhi.web.i18n import LANG_COOKIE
 

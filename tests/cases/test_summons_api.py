@@ -7,44 +7,29 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from gongzhi.audit.services import SystemActor
 from gongzhi.cases.models import Case
 from tests.cases.fixtures import ENFORCEMENT, STAFF_PASSWORD, login_staff, township_handler  # noqa: F401
-from tests.cases.helpers import COUNTY_ADDRESS, YUHUA_ADDRESS, no_classifier, submit  # noqa: F401
-from tests.security.fixtures import PERSONAS, login_as
+from tests.cases.helpers import (  # noqa: F401
+    COUNTY_ADDRESS,
+    YUHUA_ADDRESS,
+    JsonClient,
+    no_classifier,
+    signed_in_clients,
+    submit,
+)
 
 pytestmark = pytest.mark.usefixtures("no_classifier")
 
 DIPU_CLERK = "dipu_clerk"
 
 
-class As:
-    def __init__(self, client: TestClient, csrf: str) -> None:
-        self.client, self.csrf = client, csrf
-
-    def get(self, url: str, **kw: Any) -> Any:
-        return self.client.get(url, **kw)
-
-    def post(self, url: str, body: dict[str, Any] | None = None) -> Any:
-        return self.client.post(url, json=body or {}, headers={"X-CSRF-Token": self.csrf})
-
-
 @pytest.fixture
-def signed_in(app: Any) -> Iterator[Callable[[str], As]]:
-    clients: list[TestClient] = []
-
-    def make(who: str) -> As:
-        client = TestClient(app, base_url="http://testserver")
-        clients.append(client)
-        csrf = login_as(client, who) if who in PERSONAS else login_staff(client, who)
-        return As(client, csrf)
-
-    yield make
-    for c in clients:
-        c.close()
+def signed_in(app: Any) -> Iterator[Callable[[str], JsonClient]]:
+    with signed_in_clients(app, JsonClient) as make:
+        yield make
 
 
 @pytest.fixture
@@ -75,7 +60,7 @@ def _case(db: Session, address: str = YUHUA_ADDRESS) -> Case:
 
 def test_clerk_summons_and_the_department_checks_in(
     db: Session,
-    signed_in: Callable[[str], As],
+    signed_in: Callable[[str], JsonClient],
     township_handler: str,  # noqa: F811
 ) -> None:
     case = _case(db)
@@ -120,7 +105,7 @@ def test_clerk_summons_and_the_department_checks_in(
 
 
 def test_a_clerk_of_another_township_gets_404(
-    db: Session, signed_in: Callable[[str], As], dipu_clerk: str
+    db: Session, signed_in: Callable[[str], JsonClient], dipu_clerk: str
 ) -> None:
     case = _case(db)
     outsider = signed_in(dipu_clerk)
@@ -141,7 +126,7 @@ def test_a_clerk_of_another_township_gets_404(
 
 
 def test_a_case_placed_only_at_county_level_is_outside_a_township(
-    db: Session, signed_in: Callable[[str], As]
+    db: Session, signed_in: Callable[[str], JsonClient]
 ) -> None:
     case = _case(db, COUNTY_ADDRESS)
     clerk = signed_in("township_clerk")
