@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from gongzhi.audit.models import AuditEvent
@@ -56,6 +56,23 @@ def actions(db: Session, number: str) -> list[str]:
             .order_by(AuditEvent.id)
         )
     )
+
+
+@contextmanager
+def statements_run(db: Session) -> Iterator[list[str]]:
+    """The SQL statements sent to the database (by any session on its engine) while the
+    block runs."""
+    seen: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        seen.append(statement)
+
+    engine = db.get_bind().engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
 
 
 class HeldClock:

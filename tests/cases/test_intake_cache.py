@@ -3,12 +3,10 @@ must route and count deadlines by the list as it is now, whoever changed it and 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from gongzhi.cases.models import CaseStatus, ClockKind
@@ -23,6 +21,7 @@ from tests.cases.helpers import (
     YUHUA_ADDRESS,
     held_clock,  # noqa: F401
     no_classifier,  # noqa: F401
+    statements_run,
     submit,
 )
 
@@ -46,21 +45,6 @@ def _as_if_another_process_wrote(db: Session, statement: object) -> None:
     a fresh unit of work's check as a new request would."""
     db.connection().execute(statement)  # type: ignore[call-overload]
     db.info.pop("org.responsibility_list", None)
-
-
-@contextmanager
-def _counted(db: Session) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
-        statements.append(statement)
-
-    engine = db.get_bind().engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def test_a_reimported_list_routes_the_next_intake(db: Session) -> None:
@@ -135,7 +119,7 @@ def test_a_rolled_back_change_is_forgotten(db: Session) -> None:
 def test_the_cached_list_costs_one_query_per_unit_of_work(db: Session) -> None:
     queries.responsibility_list(db)  # loaded and checked
     db.info.pop("org.responsibility_list", None)  # a new unit of work
-    with _counted(db) as statements:
+    with statements_run(db) as statements:
         queries.responsibility_list(db)
         queries.responsibility_list(db)
         queries.calendar_for(db, _settings(), "330523103202")

@@ -3,11 +3,8 @@ what it returns must behave as the session's own objects, through rollbacks too.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gongzhi.cases import services
@@ -17,30 +14,16 @@ from tests.cases.helpers import (
     YUHUA_ADDRESS,
     no_classifier,  # noqa: F401
     principal,
+    statements_run,
     submit,
 )
 
 pytestmark = pytest.mark.usefixtures("no_classifier")
 
 
-@contextmanager
-def _statements(db: Session) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
-        seen.append(statement)
-
-    engine = db.get_bind().engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-
-
 def test_the_new_case_is_fully_loaded(db: Session) -> None:
     case = submit(db, address_text=YUHUA_ADDRESS, matter_code="XC-002")
-    with _statements(db) as seen:
+    with statements_run(db) as seen:
         kinds = sorted(c.kind for c in case.clocks)
         timeline = [e.kind for e in case.events]
         roles = [a.role for a in case.assignments]
