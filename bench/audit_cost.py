@@ -21,37 +21,25 @@ reported, and the cost as 1 - with/without. The bar: at most 20 %.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
-import platform
 import statistics
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
+import cases_intake
+from _common import add_database_options, citizen_bearer_headers, fresh_database, print_machine
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, select, text
 
 from gongzhi.app import create_app
 from gongzhi.audit import log
 from gongzhi.audit import services as audit_services
 from gongzhi.audit.models import AuditEvent
-from gongzhi.audit.services import SystemActor
 from gongzhi.config import Settings
 from gongzhi.db import make_engine, make_session_factory, session_scope, utcnow
 from gongzhi.demo import build_demo
-from gongzhi.security.models import Account
-from gongzhi.security.services import issue_api_token
-
-_spec = importlib.util.spec_from_file_location(
-    "cases_intake", Path(__file__).with_name("cases_intake.py")
-)
-assert _spec is not None and _spec.loader is not None
-cases_intake = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(cases_intake)
 
 
 @contextmanager
@@ -81,13 +69,8 @@ def run(backend: str, url: str, n: int, rounds: int, seed: int) -> dict[str, Any
     build_demo(settings, full_china=False, cases=0)
     factory = make_session_factory(make_engine(url))
     with session_scope(factory) as db:
-        account = db.scalar(select(Account).where(Account.username == "citizen"))
-        assert account is not None
-        _, token = issue_api_token(
-            db, account, name="bench", expires_days=1, actor=SystemActor("bench")
-        )
+        headers = citizen_bearer_headers(db)
         log.sequence_and_checkpoint(db, settings, utcnow())
-    headers = {"Authorization": f"Bearer {token}"}
     client = TestClient(create_app(settings))
     work = cases_intake.bodies(n * rounds * 2 + 20, seed)
     for body in work[:20]:  # warm-up: imports, caches, the classifier's model
@@ -130,27 +113,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200, help="requests per round")
     parser.add_argument("--rounds", type=int, default=6)
-    parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--backends", default="sqlite,postgresql")
-    parser.add_argument("--sqlite-path", default="/tmp/bench_audit_cost.sqlite")
-    parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    add_database_options(parser, sqlite_path="/tmp/bench_audit_cost.sqlite")
     args = parser.parse_args()
     for backend in args.backends.split(","):
-        if backend == "sqlite":
-            path = Path(args.sqlite_path)
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
-            url = f"sqlite:///{path}"
-        else:
-            admin = create_engine(args.pg_url, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text("DROP DATABASE IF EXISTS bench_audit_cost WITH (FORCE)"))
-                conn.execute(text("CREATE DATABASE bench_audit_cost"))
-            admin.dispose()
-            url = args.pg_url.rsplit("/", 1)[0] + "/bench_audit_cost"
+        url = fresh_database(backend, args, pg_name="bench_audit_cost")
         result = run(backend, url, args.requests, args.rounds, args.seed)
         print(json.dumps(result, ensure_ascii=False), flush=True)
-    print(json.dumps({"python": sys.version.split()[0], "machine": platform.machine()}))
+    print_machine()
 
 
 if __name__ == "__main__":

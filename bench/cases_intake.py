@@ -33,30 +33,25 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import random
 import statistics
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
+from _common import add_database_options, citizen_bearer_headers, fresh_database, print_machine
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
-from sqlalchemy import JSON, Column, MetaData, Table, create_engine, insert, select, text
+from sqlalchemy import JSON, Column, MetaData, Table, insert
 
 from gongzhi.app import create_app
-from gongzhi.audit.services import SystemActor
 from gongzhi.cases.synthetic import PHRASES, compose
 from gongzhi.config import Settings
 from gongzhi.db import BigIntPK, make_engine, make_session_factory, session_scope
 from gongzhi.demo import build_demo
 from gongzhi.security.deps import DB, require
-from gongzhi.security.models import Account
 from gongzhi.security.permissions import Permission
 from gongzhi.security.principal import Principal
-from gongzhi.security.services import issue_api_token
 
 bare_meta = MetaData()
 bare_table = Table(
@@ -125,12 +120,7 @@ def run(backend: str, url: str, n: int, rounds: int, seed: int) -> dict[str, Any
     built = time.perf_counter() - began
     factory = make_session_factory(make_engine(url))
     with session_scope(factory) as db:
-        account = db.scalar(select(Account).where(Account.username == "citizen"))
-        assert account is not None
-        _, token = issue_api_token(
-            db, account, name="bench", expires_days=1, actor=SystemActor("bench")
-        )
-    headers = {"Authorization": f"Bearer {token}"}
+        headers = citizen_bearer_headers(db)
     clients = {
         "intake": (TestClient(create_app(settings)), "/api/v1/cases"),
         "bare": (TestClient(bare_app(url)), "/bare"),
@@ -181,33 +171,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200, help="requests per round")
     parser.add_argument("--rounds", type=int, default=6)
-    parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--backends", default="sqlite,postgresql")
-    parser.add_argument("--sqlite-path", default="/tmp/bench_intake.sqlite")
-    parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    add_database_options(parser, sqlite_path="/tmp/bench_intake.sqlite")
     args = parser.parse_args()
     results = []
     for backend in args.backends.split(","):
-        if backend == "sqlite":
-            path = Path(args.sqlite_path)
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
-            url = f"sqlite:///{path}"
-        else:
-            admin = create_engine(args.pg_url, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text("DROP DATABASE IF EXISTS bench_intake"))
-                conn.execute(text("CREATE DATABASE bench_intake"))
-            admin.dispose()
-            url = args.pg_url.rsplit("/", 1)[0] + "/bench_intake"
+        url = fresh_database(backend, args, pg_name="bench_intake")
         result = run(backend, url, args.requests, args.rounds, args.seed)
         results.append(result)
         print(json.dumps(result, ensure_ascii=False), flush=True)
-    print(
-        json.dumps(
-            {"python": sys.version.split()[0], "machine": platform.machine()}, ensure_ascii=False
-        )
-    )
+    print_machine()
 
 
 if __name__ == "__main__":

@@ -30,16 +30,15 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import platform
 import random
 import resource
-import sys
 import time
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, select, text
+from _common import add_database_options, fresh_database, print_machine
+from sqlalchemy import select
 
 from gongzhi.audit.services import SystemActor
 from gongzhi.config import Settings
@@ -49,6 +48,7 @@ from gongzhi.data.models import ImportJob
 from gongzhi.data.reading import sha256_of
 from gongzhi.db import make_engine, make_session_factory, session_scope
 from gongzhi.demo import build_demo
+from gongzhi.people.idnumber import CHECK_CHARACTERS, check_character
 from gongzhi.regions.models import Region
 
 HEADER = [
@@ -93,12 +93,6 @@ TRADITIONAL = {
 COUNTIES = ("330523", "330502", "330503", "330521", "330522")
 NATIONS = ["汉族"] * 97 + ["畲族", "回族", "苗族"]
 KINDS = ["户籍人口"] * 8 + ["流动人口"] * 2
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-CHECKS = "10X98765432"
-
-
-def check_character(first17: str) -> str:
-    return CHECKS[sum(int(c) * w for c, w in zip(first17, _WEIGHTS, strict=True)) % 11]
 
 
 def villages(url: str) -> list[tuple[str, str]]:
@@ -144,7 +138,7 @@ def generate(path: Path, rows: int, places: list[tuple[str, str]], seed: int) ->
                         break
                 check = check_character(first17)
                 if 0.002 <= roll < 0.007:
-                    check = CHECKS[(CHECKS.index(check) + 1) % 11]
+                    check = CHECK_CHARACTERS[(CHECK_CHARACTERS.index(check) + 1) % 11]
                     planted["bad_check"] += 1
                 number = first17 + check
                 if len(ids) < 200_000:
@@ -256,32 +250,18 @@ def run(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--backends", default="sqlite,postgresql")
+    add_database_options(parser, sqlite_path="/tmp/bench_data_import.sqlite")
     parser.add_argument("--csv", default="/tmp/bench_data_import.csv")
     parser.add_argument("--reuse", action="store_true", help="keep an existing CSV file")
-    parser.add_argument("--sqlite-path", default="/tmp/bench_data_import.sqlite")
-    parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
     csv_path = Path(args.csv)
     reuse = args.reuse
     for backend in args.backends.split(","):
-        if backend == "sqlite":
-            path = Path(args.sqlite_path)
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
-            url = f"sqlite:///{path}"
-        else:
-            admin = create_engine(args.pg_url, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text("DROP DATABASE IF EXISTS bench_data_import WITH (FORCE)"))
-                conn.execute(text("CREATE DATABASE bench_data_import"))
-            admin.dispose()
-            url = args.pg_url.rsplit("/", 1)[0] + "/bench_data_import"
+        url = fresh_database(backend, args, pg_name="bench_data_import")
         result = run(backend, url, csv_path, args.rows, args.seed, reuse)
         reuse = True  # the same file for every backend
         print(json.dumps(result, ensure_ascii=False), flush=True)
-    print(json.dumps({"python": sys.version.split()[0], "machine": platform.machine()}))
+    print_machine()
 
 
 if __name__ == "__main__":
