@@ -367,6 +367,13 @@ def _make_grant(
     return grant
 
 
+def _close_refused(request: ShareRequest) -> None:
+    """A refusal ends the request: no deadline runs and nothing is escalated any more."""
+    request.status = RequestStatus.REFUSED.value
+    request.due_at = None
+    request.escalated_at = None
+
+
 def _expect(request: ShareRequest, status: RequestStatus) -> None:
     if request.status != status.value:
         raise Conflict(
@@ -414,34 +421,23 @@ def review_request(
         )
     reasons = (reasons or "").strip() if approve else _reasons(reasons)
     old = {"status": request.status, "due_at": request.due_at}
-    due = request.due_at
+    _decision(
+        db,
+        request,
+        step=Step.REVIEW,
+        outcome=Outcome.APPROVED if approve else Outcome.REFUSED,
+        actor=actor,
+        reasons=reasons,
+        due_at=request.due_at,
+    )
     if approve:
-        _decision(
-            db,
-            request,
-            step=Step.REVIEW,
-            outcome=Outcome.APPROVED,
-            actor=actor,
-            reasons=reasons,
-            due_at=due,
-        )
         request.status = RequestStatus.DECIDING.value
         request.due_at = work_calendar(db, request.provider_department, settings).add_working_days(
             utcnow(), DECIDE_WORKING_DAYS
         )
+        request.escalated_at = None
     else:
-        _decision(
-            db,
-            request,
-            step=Step.REVIEW,
-            outcome=Outcome.REFUSED,
-            actor=actor,
-            reasons=reasons,
-            due_at=due,
-        )
-        request.status = RequestStatus.REFUSED.value
-        request.due_at = None
-    request.escalated_at = None
+        _close_refused(request)
     db.flush()
     _audit(
         db,
@@ -488,9 +484,7 @@ def decide_request(
             reasons=reasons,
             due_at=due,
         )
-        request.status = RequestStatus.REFUSED.value
-        request.due_at = None
-        request.escalated_at = None
+        _close_refused(request)
         db.flush()
         _audit(
             db, request, actor, "decide", old=old, new={"status": request.status}, reason=reasons
@@ -593,17 +587,16 @@ def arbitrate_dispute(
             "只有数据主管部门可以协调 / only the data authority arbitrates", code="forbidden"
         )
     reasons = _reasons(reasons)
-    due = request.due_at
+    _decision(
+        db,
+        request,
+        step=Step.ARBITRATE,
+        outcome=Outcome.GRANTED if grant else Outcome.REFUSED,
+        actor=actor,
+        reasons=reasons,
+        due_at=request.due_at,
+    )
     if grant:
-        _decision(
-            db,
-            request,
-            step=Step.ARBITRATE,
-            outcome=Outcome.GRANTED,
-            actor=actor,
-            reasons=reasons,
-            due_at=due,
-        )
         _make_grant(
             db,
             request,
@@ -613,18 +606,7 @@ def arbitrate_dispute(
             settings=settings,
         )
     else:
-        _decision(
-            db,
-            request,
-            step=Step.ARBITRATE,
-            outcome=Outcome.REFUSED,
-            actor=actor,
-            reasons=reasons,
-            due_at=due,
-        )
-        request.status = RequestStatus.REFUSED.value
-        request.due_at = None
-        request.escalated_at = None
+        _close_refused(request)
     db.flush()
     _audit(
         db,
