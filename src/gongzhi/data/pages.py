@@ -3,6 +3,7 @@ upload with its progress, the quality report of a version, and comparing two ver
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -111,8 +112,27 @@ def _labels(request: Request) -> dict[str, Any]:
     }
 
 
-def _error(request: Request, exc: DomainError) -> str:
+def error_message(request: Request, exc: DomainError) -> str:
+    """A refusal's message in the reader's language, for a page that shows it by its form."""
     return pick(exc.message, request_locale(request))
+
+
+def form_action(
+    request: Request,
+    db: DB,
+    action: Callable[[], str],
+    *,
+    refused: Callable[[str], Response],
+) -> Response:
+    """A form's action. ``action`` calls the service and says where to go next; when the
+    service refuses, the transaction is undone and ``refused`` shows the form's page again
+    with the reason."""
+    try:
+        done = action()
+    except DomainError as exc:
+        db.rollback()
+        return refused(error_message(request, exc))
+    return RedirectResponse(done, status_code=303)
 
 
 @router.get("/data", response_class=HTMLResponse)
@@ -217,12 +237,13 @@ def new_dataset_submit(
         max_rejected_ratio=ratio,
         standard=standard or None,
     )
-    try:
-        dataset = services.create_dataset(db, spec, actor=principal)
-    except DomainError as exc:
-        db.rollback()
-        return _new_form(request, db, principal, form, _error(request, exc))
-    return RedirectResponse(f"/data/datasets/{dataset.code}", status_code=303)
+
+    def create() -> str:
+        return f"/data/datasets/{services.create_dataset(db, spec, actor=principal).code}"
+
+    return form_action(
+        request, db, create, refused=lambda error: _new_form(request, db, principal, form, error)
+    )
 
 
 @router.get("/data/datasets/{code}", response_class=HTMLResponse)
@@ -360,7 +381,7 @@ def compare_page(
                 db, dataset, old, new, provider=get_provider(request.app.state.settings)
             )
         except DomainError as exc:
-            error = _error(request, exc)
+            error = error_message(request, exc)
     return render(
         request,
         "data/compare.html",

@@ -5,21 +5,22 @@ without JavaScript."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
-from gongzhi.data.models import SharingType, is_sealed
+from gongzhi.data.models import is_sealed
+from gongzhi.data.pages import LEVEL_NAMES, SHARING_NAMES, form_action
 from gongzhi.data.sharing import queries, services
 from gongzhi.data.sharing.models import OPEN_STATUSES, RequestStatus, ShareRequest
 from gongzhi.db import utcnow
-from gongzhi.errors import DomainError
 from gongzhi.security.deps import DB, require
 from gongzhi.security.permissions import Permission
 from gongzhi.security.principal import Principal
-from gongzhi.web.i18n import N_, pick, request_locale, translator
+from gongzhi.web.i18n import N_, translator
 from gongzhi.web.templating import render
 
 router = APIRouter(tags=["data sharing"], include_in_schema=False)
@@ -60,18 +61,6 @@ GRANT_STATES = {
     "expired": N_("已过期"),
     "pending": N_("未到生效日"),
 }
-SHARING_NAMES = {
-    SharingType.UNCONDITIONAL.value: N_("无条件共享"),
-    SharingType.CONDITIONAL.value: N_("有条件共享"),
-    SharingType.NONE.value: N_("不予共享"),
-}
-LEVEL_NAMES = {
-    "public": N_("公开"),
-    "internal": N_("内部"),
-    "sensitive": N_("敏感"),
-    "important": N_("重要"),
-    "core": N_("核心"),
-}
 
 
 def _labels(request: Request) -> dict[str, Any]:
@@ -90,10 +79,6 @@ def _labels(request: Request) -> dict[str, Any]:
         "now": utcnow(),
         "is_overdue": queries.is_overdue,
     }
-
-
-def _error(request: Request, exc: DomainError) -> str:
-    return pick(exc.message, request_locale(request))
 
 
 @router.get("/data/sharing", response_class=HTMLResponse)
@@ -198,11 +183,11 @@ def request_submit(
     start, end = _parse_date(period_start), _parse_date(period_end)
     if start is None or end is None:
         return _request_form(request, db, principal, form, _("请填写使用期限的起止日期"))
-    try:
-        target = queries.dataset_by_code(db, dataset)
+
+    def submit() -> str:
         created = services.submit_request(
             db,
-            target,
+            queries.dataset_by_code(db, dataset),
             requester=department,
             fields=fields or [],
             plaintext_fields=plaintext_fields or [],
@@ -214,10 +199,14 @@ def request_submit(
             period_end=end,
             actor=principal,
         )
-    except DomainError as exc:
-        db.rollback()
-        return _request_form(request, db, principal, form, _error(request, exc))
-    return RedirectResponse(f"/data/sharing/requests/{created.id}", status_code=303)
+        return f"/data/sharing/requests/{created.id}"
+
+    return form_action(
+        request,
+        db,
+        submit,
+        refused=lambda error: _request_form(request, db, principal, form, error),
+    )
 
 
 def _request_page(
@@ -265,15 +254,28 @@ def request_page(
     return _request_page(request, db, principal, queries.access_request(db, principal, request_id))
 
 
-def _act(request: Request, db: DB, principal: Principal, request_id: int, action: Any) -> Response:
+def _act(
+    request: Request,
+    db: DB,
+    principal: Principal,
+    request_id: int,
+    action: Callable[[ShareRequest], object],
+) -> Response:
+    """A step on a share request; the request's page again, with the reason, if refused."""
     share_request = queries.access_request(db, principal, request_id)
-    try:
+
+    def step() -> str:
         action(share_request)
-    except DomainError as exc:
-        db.rollback()
-        share_request = queries.access_request(db, principal, request_id)
-        return _request_page(request, db, principal, share_request, _error(request, exc))
-    return RedirectResponse(f"/data/sharing/requests/{request_id}", status_code=303)
+        return f"/data/sharing/requests/{request_id}"
+
+    return form_action(
+        request,
+        db,
+        step,
+        refused=lambda error: _request_page(
+            request, db, principal, queries.access_request(db, principal, request_id), error
+        ),
+    )
 
 
 @router.post("/data/sharing/requests/{request_id}/review", response_model=None)
@@ -475,9 +477,14 @@ def revoke_submit(
     principal: Principal = require(Permission.DATA_SHARE_REVOKE),
 ) -> Response:
     grant = queries.access_grant(db, principal, grant_id)
-    try:
+
+    def revoke() -> str:
         services.revoke_grant(db, grant, reason=reason, actor=principal)
-    except DomainError as exc:
-        db.rollback()
-        return _grant_page(request, db, principal, grant_id, error=_error(request, exc))
-    return RedirectResponse(f"/data/sharing/grants/{grant_id}", status_code=303)
+        return f"/data/sharing/grants/{grant_id}"
+
+    return form_action(
+        request,
+        db,
+        revoke,
+        refused=lambda error: _grant_page(request, db, principal, grant_id, error=error),
+    )
