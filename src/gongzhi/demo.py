@@ -115,6 +115,10 @@ def build_demo(settings: Settings, *, full_china: bool = True, cases: int = 0) -
         from gongzhi.opendata.demo import seed_open_data
 
         seed_open_data(db, provider=get_provider(settings), actor=actor)
+    with session_scope(factory) as db, _step("部门数据集（合成） / department datasets"):
+        from gongzhi.data.master_index_demo import seed_demo_linkage
+
+        seed_demo_linkage(db, settings, actor=actor)
     if cases:
         _build_cases(factory, cases)
     engine.dispose()

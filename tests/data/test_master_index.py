@@ -134,3 +134,67 @@ def test_no_plaintext_id_numbers_in_the_index_tables(db: Session, linkage_hub) -
             text = json.dumps([str(v) for v in row], ensure_ascii=False)
             found = [i for i in ids if i in text]
             assert not found, (model.__tablename__, found[:3])
+
+
+def test_pages_for_the_data_officer_only(db: Session, linkage_hub, client) -> None:  # type: ignore[no-untyped-def]
+    from tests.security.fixtures import login_as
+
+    _seed, datasets, provider = linkage_hub
+    mi.build_master_index(db, datasets=datasets, actor=ACTOR, provider=provider, u_max_pairs=1e5)
+    db.flush()
+    entity = db.scalar(
+        select(MasterEntity)
+        .where(MasterEntity.dataset_count >= 2)
+        .order_by(MasterEntity.record_count.desc())
+    )
+    assert entity is not None
+    for persona in ("leader", "citizen", "department_handler"):
+        login_as(client, persona)
+        assert client.get("/data/master-index").status_code == 403
+        assert client.get(f"/data/master-index/entities/{entity.id}").status_code == 403
+        client.cookies.clear()
+    login_as(client, "data_officer")
+    listing = client.get("/data/master-index")
+    assert listing.status_code == 200
+    assert f"/data/master-index/entities/{entity.id}" in listing.text
+    page = client.get(f"/data/master-index/entities/{entity.id}")
+    assert page.status_code == 200
+    assert "<svg" in page.text and "style=" not in page.text.split("<main", 1)[-1]
+    assert "身份证号" in page.text or "公民身份号码" in page.text
+    # Masked: no full ID number of the entity's rows on the page.
+    from gongzhi.data.queries import row_values
+
+    for link in db.scalars(select(MasterLink).where(MasterLink.entity_id == entity.id)):
+        row = db.get(DatasetRow, link.row_id)
+        assert row is not None
+        values = row_values(provider, link.version_id, row)
+        for key, value in values.items():
+            if "身份" in key and value:
+                assert str(value) not in page.text
+
+
+def test_cli_link_prints_the_quality_against_the_truth(
+    db: Session, linkage_hub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from gongzhi.data import cli
+    from tests.fixtures import run_cli_in_test_session
+
+    run_cli_in_test_session(monkeypatch, cli, db)
+    result = CliRunner().invoke(cli.app, ["link", "--truth", str(tmp_path / "truth.json")])
+    assert result.exit_code == 0, result.output
+    assert "entities" in result.output and "cluster (pairwise)" in result.output
+    assert db.scalar(select(func.count()).select_from(MasterIndexBuild)) == 1
+
+
+def test_legal_entities_without_shared_codes_are_refused_with_a_reason(
+    db: Session, linkage_hub
+) -> None:  # type: ignore[no-untyped-def]
+    from gongzhi.errors import Invalid
+
+    _seed, datasets, provider = linkage_hub
+    # The register is keyed by the credit code: no code occurs twice, nothing to train on.
+    with pytest.raises(Invalid) as refused:
+        mi.build_master_index(db, datasets=datasets, actor=ACTOR, provider=provider, kind="entity")
+    assert refused.value.code == "cannot_train"

@@ -538,6 +538,13 @@ row("POST /notifications/read-all", ok=SIGNED_IN, form={})
 DATA_ADMIN = {"data_officer"}
 row("GET /data", ok=CATALOGUE)
 row("GET /data/new", ok=DATA_ADMIN)
+# The master index holds every department's personal records: the data authority only.
+row("GET /data/master-index", ok={"data_officer"})
+row(
+    "GET /data/master-index/entities/{entity_id}",
+    "/data/master-index/entities/0",
+    hide={"data_officer"},
+)
 row("POST /data/new", ok=DATA_ADMIN, form={})
 row("GET /data/datasets/{code}", "/data/datasets/{dataset}", ok=CATALOGUE)
 row(

@@ -167,7 +167,17 @@ def build_master_index(
         if progress
         else None,
     )
-    clusters = run.run(threshold)
+    try:
+        clusters = run.run(threshold)
+    except ValueError as exc:
+        # Training estimates the prior from records sharing an identifier; with none (each
+        # credit code once, as a register keyed by it delivers them) there is nothing to
+        # estimate from, and Splink fails on log2(0).
+        raise Invalid(
+            "没有共用证件号码或信用代码的记录，无法训练模型；请给出已保存的模型 / "
+            "no records share an identifier, so no model can be trained: give a saved model",
+            code="cannot_train",
+        ) from exc
     cluster_of = dict(
         zip(
             clusters["record_id"].to_pylist(),

@@ -218,3 +218,27 @@ def seed_linkage_datasets(
             "utf-8",
         )
     return seeded
+
+
+def demo_truth_path(settings: Any) -> Path:
+    """Where the demo keeps its linkage truth: beside the uploads, under ``var/demo``."""
+    return Path(settings.upload_dir).parent / "demo" / "linkage-truth.json"
+
+
+def seed_demo_linkage(db: Session, settings: Any, *, actor: Actor) -> LinkageSeed:
+    """``gongzhi demo``'s step: the four department datasets and their truth file."""
+    from sqlalchemy import select as _select
+
+    from gongzhi.crypto import get_provider
+    from gongzhi.data.master_index import build_master_index
+
+    provider = get_provider(settings)
+    seeded = seed_linkage_datasets(
+        db, provider=provider, actor=actor, truth_path=demo_truth_path(settings)
+    )
+    # The persons' master index, so the pages and the findings have one to start from (a
+    # few seconds for the demo's 3,000 persons); ``gongzhi data link`` rebuilds it.
+    datasets = list(db.scalars(_select(Dataset).where(Dataset.code.in_(seeded.datasets))))
+    if datasets:
+        build_master_index(db, datasets=datasets, actor=actor, provider=provider)
+    return seeded

@@ -49,6 +49,9 @@ class Permission(StrEnum):
     DATA_CATALOGUE_READ = "data:catalogue:read"  # the catalogue, versions, quality reports
     DATA_CATALOGUE_MANAGE = "data:catalogue:manage"  # create datasets, edit metadata, schemas
     DATA_IMPORT = "data:dataset:import"  # upload a file as a new version
+    # the master index: persons and legal entities linked across datasets (personal data)
+    DATA_MASTER_INDEX_READ = "data:master_index:read"
+    DATA_MASTER_INDEX_BUILD = "data:master_index:build"
     # sharing between departments (docs/sharing.md): a department requests, the data
     # authority (大数据局) reviews and arbitrates, the provider decides, grants are revocable
     DATA_SHARE_READ = "data:share:read"  # requests and grants the caller is party to
@@ -156,6 +159,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         P.DATA_CATALOGUE_READ,
         P.DATA_CATALOGUE_MANAGE,
         P.DATA_IMPORT,
+        P.DATA_MASTER_INDEX_READ,
+        P.DATA_MASTER_INDEX_BUILD,
         # The data officer works for the data authority (大数据局): reviews requests,
         # arbitrates disputes, revokes grants.
         P.DATA_SHARE_READ,
