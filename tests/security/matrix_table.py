@@ -605,11 +605,6 @@ row(
 # The steward persona is civil affairs' (the provider of the shared dataset); agriculture
 # asked for it. Requesting, disputing and withdrawing are the requester's acts.
 
-STATE_BEFORE_PARTY = (
-    "data.sharing.services.dispute_request and withdraw_request check the request's state "
-    "before the caller's side, so the provider's steward gets 409/422 on a granted request "
-    "instead of 403 (sharing is being finished elsewhere)"
-)
 row("GET /data/sharing", ok=SHARING)
 row("GET /data/sharing/requests/new", ok={"steward"})
 row("POST /data/sharing/requests", ok={"steward"}, form={})
@@ -630,7 +625,6 @@ row(
     "POST /data/sharing/requests/{request_id}/dispute",
     "/data/sharing/requests/{share_request}/dispute",
     form={"statement": "理由"},
-    xfail={"steward": STATE_BEFORE_PARTY},
 )
 row(
     "POST /data/sharing/requests/{request_id}/arbitrate",
@@ -642,7 +636,6 @@ row(
     "POST /data/sharing/requests/{request_id}/withdraw",
     "/data/sharing/requests/{share_request}/withdraw",
     form={},
-    xfail={"steward": STATE_BEFORE_PARTY},
 )
 row("GET /data/sharing/review", ok={"data_officer"})
 row("GET /data/sharing/decisions", ok={"steward"})

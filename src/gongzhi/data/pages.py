@@ -23,7 +23,7 @@ from gongzhi.data.models import (
 )
 from gongzhi.data.quality import DIMENSIONS
 from gongzhi.data.schemas import standard_schemas
-from gongzhi.errors import DomainError
+from gongzhi.errors import Conflict, DomainError, Invalid
 from gongzhi.org.queries import department_scopes, list_departments
 from gongzhi.security.deps import DB, require
 from gongzhi.security.permissions import Permission
@@ -123,13 +123,15 @@ def form_action(
     action: Callable[[], str],
     *,
     refused: Callable[[str], Response],
+    shown: tuple[type[DomainError], ...] = (Invalid, Conflict),
 ) -> Response:
     """A form's action. ``action`` calls the service and says where to go next; when the
-    service refuses, the transaction is undone and ``refused`` shows the form's page again
-    with the reason."""
+    service refuses with one of ``shown``, the transaction is undone and ``refused`` shows
+    the form's page again with the reason. Other refusals (not allowed, not found) keep their
+    own status, so a form on someone else's object tells the caller nothing about it."""
     try:
         done = action()
-    except DomainError as exc:
+    except shown as exc:
         db.rollback()
         return refused(error_message(request, exc))
     return RedirectResponse(done, status_code=303)

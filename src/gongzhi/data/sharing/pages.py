@@ -17,6 +17,7 @@ from gongzhi.data.pages import LEVEL_NAMES, SHARING_NAMES, form_action
 from gongzhi.data.sharing import queries, services
 from gongzhi.data.sharing.models import OPEN_STATUSES, RequestStatus, ShareRequest
 from gongzhi.db import utcnow
+from gongzhi.errors import Conflict, Forbidden, Invalid
 from gongzhi.security.deps import DB, require
 from gongzhi.security.permissions import Permission
 from gongzhi.security.principal import Principal
@@ -201,11 +202,14 @@ def request_submit(
         )
         return f"/data/sharing/requests/{created.id}"
 
+    # A dataset that is not shared is refused as Forbidden by the service; on the request
+    # form it is the answer to the steward's own choice, so it is shown there.
     return form_action(
         request,
         db,
         submit,
         refused=lambda error: _request_form(request, db, principal, form, error),
+        shown=(Invalid, Conflict, Forbidden),
     )
 
 

@@ -538,9 +538,10 @@ def dispute_request(
     settings: Settings | None = None,
 ) -> ShareRequest:
     """The requester objects to the provider's refusal; the authority will arbitrate."""
-    _expect(request, RequestStatus.REFUSED)
+    # Who asks comes before the request's state: another department learns nothing about it.
     if not is_requester_staff(db, actor, request):
         raise Forbidden("只有申请部门可以提出异议 / only the requester disputes", code="forbidden")
+    _expect(request, RequestStatus.REFUSED)
     last = request.decisions[-1] if request.decisions else None
     if last is None or last.step != Step.DECIDE.value:
         raise Conflict(
@@ -621,10 +622,10 @@ def arbitrate_dispute(
 
 
 def withdraw_request(db: Session, request: ShareRequest, *, actor: Principal) -> ShareRequest:
-    if request.status not in (s.value for s in OPEN_STATUSES):
-        raise Conflict("申请已结束 / the request has ended", code="wrong_status")
     if not is_requester_staff(db, actor, request):
         raise Forbidden("只有申请部门可以撤回 / only the requester withdraws", code="forbidden")
+    if request.status not in (s.value for s in OPEN_STATUSES):
+        raise Conflict("申请已结束 / the request has ended", code="wrong_status")
     old = {"status": request.status}
     request.status = RequestStatus.WITHDRAWN.value
     request.due_at = None
