@@ -120,12 +120,12 @@ def build_demo(settings: Settings, *, full_china: bool = True, cases: int = 0) -
 
         seed_demo_linkage(db, settings, actor=actor)
     if cases:
-        _build_cases(factory, cases)
+        _build_cases(factory, cases, settings)
     engine.dispose()
     return logins
 
 
-def _build_cases(factory: Any, n: int) -> None:
+def _build_cases(factory: Any, n: int, settings: Settings) -> None:
     from gongzhi.cases.demo_history import build_case_history
 
     with (
@@ -141,6 +141,22 @@ def _build_cases(factory: Any, n: int) -> None:
         f"  {report.cases} cases, {report.steps} steps in {report.seconds:.1f} s; "
         f"status {dict(report.by_status)}; outcome {dict(report.by_outcome)}"
     )
+    _roll_up_indicators(factory, settings)
+
+
+def _roll_up_indicators(factory: Any, settings: Settings) -> None:
+    """Roll the history's finished days up now, so the indicator pages read the roll-up from
+    the first request instead of waiting for the job to work through six months."""
+    from gongzhi.cases.rollup import build_day, days_to_build
+
+    with session_scope(factory, write=False) as db:
+        days = days_to_build(db, settings=settings, first=None, last=None)
+    with _step(f"指标日汇总 / indicator roll-up ({len(days)} days)"), _progress() as progress:
+        task = progress.add_task("days", total=len(days))
+        for day in days:
+            with session_scope(factory) as db:
+                build_day(db, day, settings=settings)
+            progress.advance(task)
 
 
 def _load_regions(db: Session, settings: Settings, *, actor: SystemActor, full_china: bool) -> None:
