@@ -47,6 +47,7 @@ def spark_session(master: str = "local[2]") -> Any:
     from pyspark.sql import SparkSession
     from splink.backends.spark import similarity_jar_location
 
+    scratch = tempfile.mkdtemp(prefix="gongzhi-spark-")
     builder = SparkSession.builder.master(master)
     if master.startswith("local"):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
@@ -65,10 +66,12 @@ def spark_session(master: str = "local[2]") -> Any:
         .config("spark.ui.enabled", "false")
         .config("spark.driver.memory", "2g")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        # Spark's default warehouse is ./spark-warehouse in whatever directory runs it.
+        .config("spark.sql.warehouse.dir", os.path.join(scratch, "warehouse"))
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")
-    session.sparkContext.setCheckpointDir(tempfile.mkdtemp(prefix="gongzhi-spark-"))
+    session.sparkContext.setCheckpointDir(os.path.join(scratch, "checkpoints"))
     return session
 
 
