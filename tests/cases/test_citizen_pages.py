@@ -381,3 +381,15 @@ def test_every_form_carries_csrf(client: TestClient, citizen: str) -> None:
 
 def test_landing_links_report(client: TestClient) -> None:
     assert 'href="/report"' in client.get("/").text
+
+
+def test_the_map_draws_tiles_only_from_a_configured_tile_server(
+    app: Any, client: TestClient, citizen: str
+) -> None:
+    resp = client.get("/report/where")
+    assert resp.status_code == 200 and 'id="report-map"' in resp.text
+    assert "data-tiles" not in resp.text
+    tiles = "https://{s}.tiles.example.gov.cn/{z}/{x}/{y}.png"
+    app.state.settings = app.state.settings.model_copy(update={"map_tile_url": tiles})
+    resp = client.get("/report/where")
+    assert f'data-tiles="{tiles}"' in resp.text

@@ -181,7 +181,13 @@ def _step(
     return render(
         request,
         f"cases/{template}",
-        {"draft": data, "errors": errors or [], **extra},
+        {
+            "draft": data,
+            "errors": errors or [],
+            # The "where" step's map draws tiles only where the deployment has a tile server.
+            "map_tiles": request.app.state.settings.map_tile_url,
+            **extra,
+        },
         status_code=422 if errors else 200,
     )
 
