@@ -15,7 +15,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 
-from gongzhi.data.models import ResourceClass, UpdateCycle
+from gongzhi.data.labels import CLASS_NAMES, CYCLE_NAMES, DIMENSION_NAMES, TYPE_NAMES
 from gongzhi.db import session_scope
 from gongzhi.errors import NotFound
 from gongzhi.opendata import datastore, queries
@@ -23,47 +23,13 @@ from gongzhi.opendata.queries import Hidden, Listing
 from gongzhi.opendata.search import SearchQueryError, search
 from gongzhi.security.deps import DB, public
 from gongzhi.security.principal import Principal
-from gongzhi.web.i18n import N_, translator
+from gongzhi.web.i18n import translator
 from gongzhi.web.templating import render
 
 router = APIRouter(tags=["open data"], include_in_schema=False)
 
 PAGE_SIZE = 20
 PREVIEW_ROWS = 20
-
-DIMENSION_NAMES = {
-    "conformity": N_("规范性"),
-    "completeness": N_("完整性"),
-    "accuracy": N_("准确性"),
-    "consistency": N_("一致性"),
-    "timeliness": N_("时效性"),
-    "accessibility": N_("可访问性"),
-    "overall": N_("综合"),
-}
-CYCLE_NAMES = {
-    UpdateCycle.REALTIME.value: N_("实时"),
-    UpdateCycle.DAILY.value: N_("每日"),
-    UpdateCycle.WEEKLY.value: N_("每周"),
-    UpdateCycle.MONTHLY.value: N_("每月"),
-    UpdateCycle.QUARTERLY.value: N_("每季度"),
-    UpdateCycle.HALF_YEARLY.value: N_("每半年"),
-    UpdateCycle.YEARLY.value: N_("每年"),
-    UpdateCycle.IRREGULAR.value: N_("不定期"),
-}
-CLASS_NAMES = {
-    ResourceClass.BASE.value: N_("基础信息资源"),
-    ResourceClass.THEME.value: N_("主题信息资源"),
-    ResourceClass.DEPARTMENT.value: N_("部门信息资源"),
-}
-TYPE_NAMES = {
-    "string": N_("文本"),
-    "integer": N_("整数"),
-    "number": N_("数字"),
-    "boolean": N_("是/否"),
-    "date": N_("日期"),
-    "datetime": N_("日期时间"),
-    "year": N_("年份"),
-}
 
 
 def _labels(request: Request) -> dict[str, dict[str, str]]:

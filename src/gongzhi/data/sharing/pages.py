@@ -12,8 +12,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from gongzhi.data.labels import LEVEL_NAMES, SHARING_NAMES
 from gongzhi.data.models import is_sealed
-from gongzhi.data.pages import LEVEL_NAMES, SHARING_NAMES, form_action
+from gongzhi.data.pages import form_action
 from gongzhi.data.sharing import queries, services
 from gongzhi.data.sharing.models import OPEN_STATUSES, RequestStatus, ShareRequest
 from gongzhi.db import utcnow
