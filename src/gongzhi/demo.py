@@ -213,6 +213,14 @@ COUNTY_STAFF: tuple[tuple[str, str, Role, str], ...] = (
     ("secadmin", "吴静", Role.SECURITY_ADMIN, "330523-SZZX"),
     ("auditadmin", "郑华", Role.AUDIT_ADMIN, "330523-SZZX"),
 )
+# Heads of three bureaus (the department file's ``head`` column names them, with the
+# dispatch centre's, the leader); the water and market bureaus have none named, so their
+# 催办 notices show the fallback to the handlers.
+DEPARTMENT_HEADS: tuple[tuple[str, str, str, str], ...] = (
+    ("head_zhzf", "王建军", "局长", "330523-ZHZF"),
+    ("head_zj", "沈永平", "局长", "330523-ZJ"),
+    ("head_sthj", "潘丽华", "分局局长", "330523-STHJ"),
+)
 TOWNSHIP_CLERK = ("clerk_xiaofeng", "张丽", "330523105000")  # 孝丰镇
 GRID_WORKER = ("gridworker", "李建国")  # the first grid cell of a village of 孝丰镇
 CITIZENS = (("citizen", "王秀英"), ("citizen2", "钱建华"))
@@ -220,7 +228,7 @@ CITIZENS = (("citizen", "王秀英"), ("citizen2", "钱建华"))
 
 def _create_people(db: Session, *, actor: SystemActor) -> list[DemoLogin]:
     from gongzhi.org.models import Department
-    from gongzhi.org.services import create_staff
+    from gongzhi.org.services import DATA_DIR, create_staff, import_department_heads
     from gongzhi.regions.models import Region
     from gongzhi.security import services as security
 
@@ -238,6 +246,20 @@ def _create_people(db: Session, *, actor: SystemActor) -> list[DemoLogin]:
             actor=actor,
         )
         logins.append(DemoLogin(username, name, role, DEMO_COUNTY, dept.name))
+
+    for username, name, title, dept_code in DEPARTMENT_HEADS:
+        dept = departments[dept_code]
+        create_staff(
+            db,
+            username=username,
+            display_name=name,
+            department=dept,
+            roles=[(Role.DEPARTMENT_HANDLER, DEMO_COUNTY)],
+            password=DEMO_PASSWORD,
+            title=title,
+            actor=actor,
+        )
+        logins.append(DemoLogin(username, name, Role.DEPARTMENT_HANDLER, DEMO_COUNTY, dept.name))
 
     clerk_user, clerk_name, township = TOWNSHIP_CLERK
     township_gov = next(d for d in departments.values() if d.region_code == township)
@@ -286,6 +308,9 @@ def _create_people(db: Session, *, actor: SystemActor) -> list[DemoLogin]:
         security.grant_role(db, account, role=Role.CITIZEN, region_code=DEMO_COUNTY, actor=actor)
         logins.append(DemoLogin(username, name, Role.CITIZEN, DEMO_COUNTY, None))
     _link_demo_citizen(db, actor=actor)
+    import_department_heads(
+        db, (DATA_DIR / "departments.csv").read_bytes(), filename="departments.csv", actor=actor
+    )
 
     # The three administrators sign in with a second factor: enrol them now and print the
     # secrets so a tester can add them to an authenticator app.

@@ -1,6 +1,7 @@
 """The deadline sweep tells the people who must act, in-app, once per case and step:
-the warning to the lead department's handlers, 催办 to them and the department's head,
-督办 and 上报上级 to the dispatch centre and the leaders of the case's region."""
+the warning to the lead department's handlers, 催办 to them and the department's named head
+(or, with none named, to the handlers alone with a note saying so), 督办 and 上报上级 to the
+dispatch centre and the leaders of the case's region."""
 
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ from sqlalchemy.orm import Session
 from gongzhi.audit.services import SystemActor
 from gongzhi.cases import services
 from gongzhi.cases.models import Case
+from gongzhi.cases.services import NO_HEAD_NOTE
 from gongzhi.db import time_travel
 from gongzhi.notify.models import Notification
 from gongzhi.org.models import Department
-from gongzhi.org.services import create_staff
+from gongzhi.org.services import create_staff, set_department_head
 from gongzhi.security.models import Account
 from gongzhi.security.permissions import Role
 from gongzhi.security.services import create_account, grant_role
@@ -53,7 +55,10 @@ def _account_id(db: Session, username: str) -> int:
     return account_id
 
 
-def _staff(db: Session, username: str, department: str, role: Role, region: str, **kw: str) -> int:
+def _staff(
+    db: Session, username: str, department: str, role: Role, region: str, head: bool = False,
+    **kw: str,
+) -> int:  # fmt: skip
     dept = db.scalar(select(Department).where(Department.code == department))
     assert dept is not None
     profile = create_staff(
@@ -66,6 +71,8 @@ def _staff(db: Session, username: str, department: str, role: Role, region: str,
         actor=ACTOR,
         **kw,
     )
+    if head:
+        set_department_head(db, dept, profile, actor=ACTOR)
     return profile.account_id
 
 
@@ -98,8 +105,9 @@ def _signed_case(db: Session) -> Case:
 
 def test_each_step_reaches_the_people_who_must_act(db: Session) -> None:
     handler = _account_id(db, TOWNSHIP_HANDLER)
-    head = _staff(db, "zhangwu_head", ZHANGWU_GOV, Role.TOWNSHIP_CLERK, ZHANGWU, title="镇长")
-    clerk = _staff(db, "zhangwu_clerk", ZHANGWU_GOV, Role.TOWNSHIP_CLERK, ZHANGWU, title="科员")
+    head = _staff(db, "zhangwu_head", ZHANGWU_GOV, Role.TOWNSHIP_CLERK, ZHANGWU, head=True)
+    # A title no longer makes a head: only the department's named head hears of 催办.
+    clerk = _staff(db, "zhangwu_clerk", ZHANGWU_GOV, Role.TOWNSHIP_CLERK, ZHANGWU, title="副镇长")
     dispatcher = _account_id(db, "dispatcher")
     leader = _account_id(db, "leader")
     case = _signed_case(db)
@@ -119,7 +127,27 @@ def test_each_step_reaches_the_people_who_must_act(db: Session) -> None:
     _sweep(db, MUCH_LATER)
     assert _notices(db, case)["case_escalation_3"] == {dispatcher, leader}
     everyone = set().union(*_notices(db, case).values())
-    assert clerk not in everyone  # a clerk without a head's title hears nothing
+    assert clerk not in everyone
+    urged = db.scalars(
+        select(Notification.body).where(
+            Notification.case_number == case.number, Notification.kind == "case_escalation_1"
+        )
+    ).all()
+    assert urged and all(NO_HEAD_NOTE not in body for body in urged)
+
+
+def test_without_a_named_head_the_handlers_are_urged_and_told_why(db: Session) -> None:
+    handler = _account_id(db, TOWNSHIP_HANDLER)
+    _staff(db, "zhangwu_mayor", ZHANGWU_GOV, Role.TOWNSHIP_CLERK, ZHANGWU, title="镇长")
+    case = _signed_case(db)
+    _sweep(db, LATE)
+    assert _notices(db, case)["case_escalation_1"] == {handler}
+    bodies = db.scalars(
+        select(Notification.body).where(
+            Notification.case_number == case.number, Notification.kind == "case_escalation_1"
+        )
+    ).all()
+    assert bodies and all(NO_HEAD_NOTE in body for body in bodies)
 
 
 def test_the_sweep_every_minute_sends_nothing_twice(db: Session) -> None:

@@ -185,6 +185,9 @@ row("PATCH /api/v1/regions/{code}", "/api/v1/regions/{grid}", ok=GRIDS, json={"n
 
 ORG_ADMIN = {"system_admin"}
 row("GET /org/departments", ok=STAFF)
+row("GET /org/departments/{code}", "/org/departments/330523-ZHZF", ok=STAFF)
+# An empty choice names nobody: a real state change, for the org administrator only.
+row("POST /org/departments/{code}/head", "/org/departments/330523-ZHZF/head", ok=ORG_ADMIN, form={})
 row("GET /org/responsibilities", ok=STAFF)
 row("POST /org/responsibilities/import", ok=ORG_ADMIN, form={})
 row("GET /org/calendar", ok=STAFF)

@@ -1278,7 +1278,8 @@ def deadline_recipients(db: Session, case: Case, clock: CaseClock, level: int | 
     """Who hears of a deadline warning (``level`` None) or an escalation step.
 
     The warning goes to the handlers of the department that owns the clock; 催办 (1) to
-    them and the department's head; 督办 (2) to the dispatch centre and the leaders of the
+    them and the department's head (``StaffProfile.is_head``; with none named, to the
+    handlers alone, and the notice says so); 督办 (2) to the dispatch centre and the leaders of the
     case's region; 上报上级 (3) to the dispatch centre and the leaders of the region and of
     the level above them. The dispatch clock (and any clock of a case without a lead) is
     the dispatch centre's own; a department with nobody on the platform leaves its notices
@@ -1295,12 +1296,19 @@ def deadline_recipients(db: Session, case: Case, clock: CaseClock, level: int | 
         if owner is None:
             return dispatchers()
         handlers = org.department_handlers(db, owner)
-        heads = org.department_heads(db, owner) if level == 1 else []
-        return list(dict.fromkeys([*handlers, *heads])) or dispatchers()
+        head = org.department_head_account(db, owner) if level == 1 else None
+        return list(dict.fromkeys([*handlers, *([head] if head else [])])) or dispatchers()
     leaders = org.role_holders_over(
         db, Role.LEADER, case.region_code, levels=1 if level == 2 else 2
     )
     return list(dict.fromkeys([*dispatchers(), *leaders]))
+
+
+# 催办 on a department without a head goes to its handlers alone; the notice says why.
+NO_HEAD_NOTE = (
+    "该部门未指定负责人，本催办未发给负责人 / "
+    "the department has no head named, so no head was told of this"
+)
 
 
 def _notify_deadline(
@@ -1316,6 +1324,7 @@ def _notify_deadline(
     fall together) tells only those not told yet, e.g. a department the case was re-routed
     to. ``recipients`` caches the answers of one sweep."""
     from gongzhi.notify.services import enqueue_once
+    from gongzhi.org import queries as org
 
     owner = None if clock.kind == ClockKind.DISPATCH else case.lead_department_id
     key = (owner, level, case.region_code)
@@ -1339,6 +1348,8 @@ def _notify_deadline(
             f"{label}期限 {due} 已过，{step} / the {english} deadline {due} has passed: "
             f"{ESCALATION_ENGLISH[level]}"
         )
+        if level == 1 and owner is not None and not org.department_head_account(db, owner):
+            body += f"\n{NO_HEAD_NOTE}"
     sent = enqueue_once(
         db,
         recipient_account_ids=to,

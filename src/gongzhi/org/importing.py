@@ -511,3 +511,68 @@ def write_csv(rows: Iterable[dict[str, str]]) -> str:
     for row in rows:
         writer.writerow([row.get(key, "") for key in COLUMNS])
     return out.getvalue()
+
+
+# -- department heads ---------------------------------------------------------------------
+
+HEAD_COLUMNS: dict[str, tuple[str, ...]] = {
+    "code": ("部门编码", "编码", "department_code", "code"),
+    "head": ("负责人", "负责人账号", "head", "head_username"),
+}
+_HEAD_LOOKUP = {
+    normalise_header(spelling): key
+    for key, spellings in HEAD_COLUMNS.items()
+    for spelling in spellings
+}
+
+
+@dataclass(frozen=True)
+class HeadRow:
+    line: int
+    department_code: str
+    username: str  # empty: the department has no head
+
+
+def parse_department_heads(data: bytes, *, filename: str = "") -> list[HeadRow]:
+    """The ``code`` and ``head`` columns of a department file (CSV or XLSX; other columns
+    are ignored, so ``data/departments.csv`` itself is such a file): which staff account
+    heads each department. All or nothing, like the responsibility list."""
+    rows = read_rows(data, filename)
+    report = Report()
+    while rows and not any(rows[0][1]):
+        rows.pop(0)
+    if not rows:
+        report.add(1, "", "文件为空 / the file is empty")
+        report.raise_if_any("部门负责人")
+    header_line, header = rows[0]
+    positions: dict[str, int] = {}
+    for index, title in enumerate(header):
+        key = _HEAD_LOOKUP.get(normalise_header(title))
+        if key is not None and key not in positions:
+            positions[key] = index
+    for key in HEAD_COLUMNS:
+        if key not in positions:
+            report.add(header_line, HEAD_COLUMNS[key][0], "缺少必需的列 / missing column")
+    report.raise_if_any("部门负责人")
+
+    def cell(cells: list[str], key: str) -> str:
+        index = positions[key]
+        return cells[index].strip() if index < len(cells) else ""
+
+    parsed: list[HeadRow] = []
+    seen: dict[str, int] = {}
+    for line, cells in rows[1:]:
+        if not any(cells):
+            continue
+        code = cell(cells, "code")
+        if not code:
+            report.add(line, HEAD_COLUMNS["code"][0], "部门编码不能为空 / code is required")
+            continue
+        if code in seen:
+            first = seen[code]
+            report.add(line, HEAD_COLUMNS["code"][0], f"与第 {first} 行重复 / repeats line {first}")
+            continue
+        seen[code] = line
+        parsed.append(HeadRow(line, code, cell(cells, "head")))
+    report.raise_if_any("部门负责人")
+    return parsed

@@ -25,6 +25,8 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -118,6 +120,11 @@ class StaffProfile(Base):
     account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("account.id"), unique=True)
     department_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("department.id"), index=True)
     title: Mapped[str | None] = mapped_column(String(60))
+    # The head of the department (负责人), who hears of 催办 besides the handlers. A flag on
+    # the membership rather than a column on the department: a profile belongs to one
+    # department, so the head is always one of its own staff, and the partial unique index
+    # keeps it to one head a department. Set only through ``services.set_department_head``.
+    is_head: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The staff member's phone, sealed (SM4-GCM bound to this row); read as ``phone``.
     row_key: Mapped[bytes] = row_key_column()
     phone_sealed: Mapped[bytes | None] = sealed_column()
@@ -127,6 +134,16 @@ class StaffProfile(Base):
     department: Mapped[Department] = relationship()
 
     phone = SealedField("phone", normalize=normalize_phone)
+
+    __table_args__ = (
+        Index(
+            "ux_staff_profile_department_head",
+            "department_id",
+            unique=True,
+            sqlite_where=text("is_head"),
+            postgresql_where=text("is_head"),
+        ),
+    )
 
 
 class Matter(Base):

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from gongzhi.errors import Invalid
+from gongzhi.errors import Forbidden, Invalid
 from gongzhi.org import queries, services
 from gongzhi.org.calendar import is_official_year, official_holiday_name, official_years
 from gongzhi.org.models import DEPARTMENT_KIND_LABELS, MATTER_KIND_LABELS, ORG_LEVEL_LABELS
@@ -46,6 +46,52 @@ def departments_page(
         "org/departments.html",
         {"departments": departments, "include_inactive": include_inactive, **_labels()},
     )
+
+
+def _department_context(db: DB, principal: Principal, code: str) -> dict[str, Any]:
+    department = queries.access_department(db, principal, code)
+    staff = queries.list_staff(
+        db, scopes=principal.regions_for(Permission.STAFF_READ), department_code=code
+    )
+    head = next((profile for profile, _account in staff if profile.is_head), None)
+    return {
+        "department": department,
+        "staff": staff,
+        "head": head,
+        "head_account": next((a for p, a in staff if p is head), None),
+        "can_manage": principal.can(Permission.DEPARTMENT_MANAGE, department.region_code),
+        **_labels(),
+    }
+
+
+@router.get("/org/departments/{code}", response_class=HTMLResponse)
+def department_page(
+    code: str,
+    request: Request,
+    db: DB,
+    principal: Principal = require(Permission.DEPARTMENT_READ),
+) -> HTMLResponse:
+    return render(request, "org/department.html", _department_context(db, principal, code))
+
+
+@router.post("/org/departments/{code}/head", response_model=None)
+def department_head_set(
+    code: str,
+    request: Request,
+    db: DB,
+    staff: Annotated[str, Form()] = "",
+    principal: Principal = require(Permission.DEPARTMENT_MANAGE),
+) -> Response:
+    """Name the department's head (one of its staff), or nobody with an empty choice."""
+    department = queries.access_department(db, principal, code)
+    if not principal.can(Permission.DEPARTMENT_MANAGE, department.region_code):
+        raise Forbidden("超出你的辖区 / outside your jurisdiction", code="out_of_scope")
+    try:
+        profile = queries.access_staff(db, department, int(staff)) if staff.strip() else None
+    except ValueError:
+        raise Invalid("请选择本部门人员 / choose one of the department's staff") from None
+    services.set_department_head(db, department, profile, actor=principal)
+    return RedirectResponse(f"/org/departments/{department.code}", status_code=303)
 
 
 def _responsibilities_context(db: DB, principal: Principal, q: str | None) -> dict[str, Any]:

@@ -672,10 +672,6 @@ def _office_hours(text: str) -> tuple[tuple[time, time], ...]:
 
 # -- who must act: recipients of deadline notices -------------------------------------------
 
-# The org model keeps no "head of department" field: the staff profile's title says who is
-# in charge (局长, 主任, 镇长, 书记, 负责人 …).
-HEAD_TITLE_ENDINGS = ("长", "主任", "书记", "负责人")
-
 
 def _roles_with(permission: Permission) -> list[str]:
     return [role.value for role, granted in ROLE_PERMISSIONS.items() if permission in granted]
@@ -699,19 +695,39 @@ def department_handlers(db: Session, department_id: int) -> list[int]:
     return list(db.scalars(stmt))
 
 
-def department_heads(db: Session, department_id: int) -> list[int]:
-    """Accounts of the staff in charge of the department (see HEAD_TITLE_ENDINGS)."""
-    rows = db.execute(
-        select(StaffProfile.account_id, StaffProfile.title)
-        .join(Account, Account.id == StaffProfile.account_id)
-        .where(StaffProfile.department_id == department_id, Account.active.is_(True))
-        .order_by(StaffProfile.account_id)
+def department_head(db: Session, department_id: int) -> StaffProfile | None:
+    """The department's head (``StaffProfile.is_head``), or None when none is named."""
+    return db.scalar(
+        select(StaffProfile).where(
+            StaffProfile.department_id == department_id, StaffProfile.is_head.is_(True)
+        )
     )
-    return [
-        account_id
-        for account_id, title in rows
-        if title and title.strip().endswith(HEAD_TITLE_ENDINGS)
-    ]
+
+
+def department_head_account(db: Session, department_id: int) -> int | None:
+    """The account of the department's head if it is named and active, else None."""
+    return db.scalar(
+        select(StaffProfile.account_id)
+        .join(Account, Account.id == StaffProfile.account_id)
+        .where(
+            StaffProfile.department_id == department_id,
+            StaffProfile.is_head.is_(True),
+            Account.active.is_(True),
+        )
+    )
+
+
+def access_staff(db: Session, department: Department, profile_id: int) -> StaffProfile:
+    """A staff profile of ``department`` (the caller loaded the department through
+    :func:`access_department`); NotFound for anyone else's."""
+    profile = db.scalar(
+        select(StaffProfile).where(
+            StaffProfile.id == profile_id, StaffProfile.department_id == department.id
+        )
+    )
+    if profile is None:
+        raise NotFound(f"该部门没有此人员 / no such staff member in {department.code}")
+    return profile
 
 
 def role_holders_over(

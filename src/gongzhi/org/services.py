@@ -17,7 +17,12 @@ from sqlalchemy.orm import Session, selectinload
 from gongzhi.audit.services import Actor, changes, record
 from gongzhi.db import utcnow
 from gongzhi.errors import Conflict, Invalid, NotFound
-from gongzhi.org.importing import MatterRow, parse_responsibility_file
+from gongzhi.org.importing import (
+    MatterRow,
+    Report,
+    parse_department_heads,
+    parse_responsibility_file,
+)
 from gongzhi.org.models import (
     ORG_LEVEL_REGION_LEVEL,
     CalendarOverride,
@@ -28,6 +33,7 @@ from gongzhi.org.models import (
     Responsibility,
     StaffProfile,
 )
+from gongzhi.org.queries import department_head
 from gongzhi.regions.codes import level_of
 from gongzhi.regions.models import Region
 from gongzhi.security.permissions import Role
@@ -259,6 +265,99 @@ def create_staff(
         region_code=department.region_code,
     )
     return profile
+
+
+def set_department_head(
+    db: Session,
+    department: Department,
+    staff: StaffProfile | None,
+    *,
+    reason: str | None = None,
+    actor: Actor,
+) -> StaffProfile | None:
+    """Name ``staff`` (one of the department's own staff, with an active account) the head
+    of ``department``, or with None name nobody. The head hears of 催办 on the department's
+    cases besides its handlers; with no head the notice goes to the handlers and says so."""
+    from gongzhi.security.models import Account
+
+    if staff is not None:
+        if staff.department_id != department.id:
+            raise Invalid(
+                "负责人须为本部门人员 / the head must be one of the department's staff",
+                code="head_not_member",
+            )
+        account = db.get(Account, staff.account_id)
+        if account is None or not account.active:
+            raise Invalid("该账号已停用 / that account is inactive", code="head_inactive")
+    current = db.scalar(
+        select(StaffProfile).where(
+            StaffProfile.department_id == department.id, StaffProfile.is_head.is_(True)
+        )
+    )
+    if current is staff:
+        return staff
+    if current is not None:
+        current.is_head = False
+        db.flush()  # one head a department: the old flag goes before the new one is set
+    if staff is not None:
+        staff.is_head = True
+    db.flush()
+    record(
+        db,
+        actor=actor,
+        action="org.department.set_head",
+        object_type="department",
+        object_id=department.id,
+        old={"head_staff_id": current.id if current else None},
+        new={"head_staff_id": staff.id if staff else None},
+        reason=reason,
+        region_code=department.region_code,
+    )
+    return staff
+
+
+def import_department_heads(
+    db: Session, data: bytes, *, filename: str = "", actor: Actor
+) -> list[str]:
+    """Name the heads listed in a department file (columns ``code`` and ``head``, the head's
+    username; an empty cell names nobody). Every row is checked before anything changes:
+    an unknown department, an unknown account or one that is not that department's staff
+    refuses the whole file. Returns the codes of the departments whose head changed."""
+    from gongzhi.security.models import Account
+
+    rows = parse_department_heads(data, filename=filename)
+    report = Report()
+    plan: list[tuple[Department, StaffProfile | None]] = []
+    for row in rows:
+        department = db.scalar(select(Department).where(Department.code == row.department_code))
+        if department is None:
+            report.add(row.line, "code", f"未知部门 / unknown department: {row.department_code}")
+            continue
+        if not row.username:
+            plan.append((department, None))
+            continue
+        profile = db.scalar(
+            select(StaffProfile)
+            .join(Account, Account.id == StaffProfile.account_id)
+            .where(Account.username == row.username)
+        )
+        if profile is None or profile.department_id != department.id:
+            report.add(
+                row.line,
+                "head",
+                f"{row.username} 不是该部门人员 / is not staff of {department.code}",
+            )
+            continue
+        plan.append((department, profile))
+    report.raise_if_any("部门负责人")
+    changed = []
+    for department, profile in plan:
+        before = department_head(db, department.id)
+        if before is profile:
+            continue
+        set_department_head(db, department, profile, reason=f"import {filename}", actor=actor)
+        changed.append(department.code)
+    return changed
 
 
 # -- responsibility list ------------------------------------------------------------------
