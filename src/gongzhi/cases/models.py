@@ -264,8 +264,10 @@ class CaseContact(Base):
     """The reporter's contact, kept apart from the case so that it is read only where the
     viewer may see it (never by handlers of an anonymous case).
 
-    Name and phone are sealed (SM4-GCM, bound to this row); the phone has a blind index so
-    that a person's cases can be found by number (``CaseContact.phone.matches(...)``)."""
+    Name, phone and e-mail are sealed (SM4-GCM, bound to this row); the phone has a blind
+    index so that a person's cases can be found by number (``CaseContact.phone.matches(...)``).
+    Nothing looks a contact up by e-mail, so the e-mail has no index: an index would be one
+    more keyed hash of the address for no query."""
 
     __tablename__ = "case_contact"
 
@@ -277,12 +279,13 @@ class CaseContact(Base):
     name_sealed: Mapped[bytes | None] = sealed_column()
     phone_sealed: Mapped[bytes | None] = sealed_column()
     phone_index: Mapped[bytes | None] = index_column()
-    email: Mapped[str | None] = mapped_column(String(200))
+    email_sealed: Mapped[bytes | None] = sealed_column()
 
     case: Mapped[Case] = relationship(back_populates="contact")
 
     name = SealedField("name")
     phone = SealedField("phone", index="phone", normalize=normalize_phone)
+    email = SealedField("email")
 
 
 class CaseClock(Base):
