@@ -275,6 +275,10 @@ def build_master_index(
         },
     )
     db.flush()
+    # The findings follow the index they are read from (docs/data.md, "Findings").
+    from gongzhi.data.findings import run_findings
+
+    run_findings(db, actor=actor)
     return BuildResult(
         kind,
         len(records),

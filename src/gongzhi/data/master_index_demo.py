@@ -36,6 +36,8 @@ AS_OF = date(2026, 11, 1)
 # Rows the importer rejects (missing ID, missing birth date, duplicate registrations …) are
 # part of the demo: they show in the quality report. A lenient ratio keeps them a report.
 DEMO_MAX_REJECTED = 0.3
+# Companies in the demo county: one in fifty is registered twice with different data.
+DEMO_ENTITIES = 200
 
 # dataset code, synthetic dataset, shipped schema, department, name, sharing
 DEMO_LINKAGE_DATASETS = (
@@ -50,6 +52,12 @@ DEMO_LINKAGE_DATASETS = (
     ),
     ("ajx-scjg-frdj", syn.LEGAL_ENTITIES, "legal_entity", "330523-SCJG", "法人登记（含历史登记）"),
 )
+# The second legal-entity register (``second_register=True``): the legal-entity base data
+# the county's data centre gathers from the tax and statistics offices holds every company
+# too, and a company's further registration (at another office, with different data) is
+# what it holds for that company. Two registers sharing credit codes are what the entity
+# index is trained on, and where the findings see a company whose registrations disagree.
+SECOND_REGISTER = ("ajx-frk", "330523-SZZX", "法人单位基础信息（汇集）")
 
 
 @dataclass
@@ -155,6 +163,35 @@ def _rows(
     return out
 
 
+def _split_registers(data: syn.SyntheticSet) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """The generator's legal-entity records as two registers: each company's first record in
+    the market regulator's register; its further records (or, for a company registered once,
+    a copy of its true data) in the second register."""
+    first: list[dict[str, str]] = []
+    second: list[dict[str, str]] = []
+    seen: set[str] = set()
+    for r in data.datasets[syn.LEGAL_ENTITIES]:
+        (second if r["true_id"] in seen else first).append(r)
+        seen.add(r["true_id"])
+    again = {r["true_id"] for r in second}
+    for e in data.entities:
+        if e.entity_id not in again:
+            second.append(
+                {
+                    "record_id": f"FR-{e.entity_id}",
+                    "source": syn.LEGAL_ENTITIES,
+                    "name": e.name,
+                    "credit_code": e.credit_code,
+                    "legal_rep": e.legal_rep,
+                    "region_code": e.village.code,
+                    "address": "",
+                    "capital": str(e.capital),
+                    "true_id": e.entity_id,
+                }
+            )
+    return first, second
+
+
 def seed_linkage_datasets(
     db: Session,
     *,
@@ -162,17 +199,28 @@ def seed_linkage_datasets(
     actor: Actor,
     persons: int = 3000,
     seed: int = 5,
+    entities: int | None = None,
+    second_register: bool = False,
     truth_path: Path | None = None,
 ) -> LinkageSeed:
-    """Catalogue and import the four department datasets; return (and write to
-    ``truth_path``) the truth per imported row."""
+    """Catalogue and import the four department datasets (five with ``second_register``);
+    return (and write to ``truth_path``) the truth per imported row."""
     villages = syn.villages_from_db(db) or None
-    data = syn.generate(persons, seed=seed, villages=villages)
+    data = syn.generate(persons, seed=seed, villages=villages, n_entities=entities)
     truth: dict[str, str] = {}
     created: list[str] = []
     rows = 0
+    plan = [
+        (code, source, schema_name, department, name, data.datasets[source])
+        for code, source, schema_name, department, name in DEMO_LINKAGE_DATASETS
+    ]
+    if second_register:
+        first, second = _split_registers(data)
+        plan[-1] = (*plan[-1][:5], first)
+        code, department, name = SECOND_REGISTER
+        plan.append((code, syn.LEGAL_ENTITIES, "legal_entity", department, name, second))
     with tempfile.TemporaryDirectory(prefix="gongzhi-linkage-demo-") as folder:
-        for code, source, schema_name, department, name in DEMO_LINKAGE_DATASETS:
+        for code, source, schema_name, department, name, records in plan:
             if db.scalar(select(Dataset.id).where(Dataset.code == code)) is not None:
                 continue
             descriptor = standard_schema(schema_name)
@@ -192,7 +240,6 @@ def seed_linkage_datasets(
                 ),
                 actor=actor,
             )
-            records = data.datasets[source]
             header = [f["name"] for f in dataset.table_schema["fields"]]
             path = Path(folder) / f"{code}.csv"
             with path.open("w", encoding="utf-8", newline="") as handle:
@@ -226,19 +273,29 @@ def demo_truth_path(settings: Any) -> Path:
 
 
 def seed_demo_linkage(db: Session, settings: Any, *, actor: Actor) -> LinkageSeed:
-    """``gongzhi demo``'s step: the four department datasets and their truth file."""
+    """``gongzhi demo``'s step: the department datasets and their truth file, the persons'
+    and the legal entities' master index, and the findings over them."""
     from sqlalchemy import select as _select
 
     from gongzhi.crypto import get_provider
     from gongzhi.data.master_index import build_master_index
+    from gongzhi.data.master_index_models import KIND_ENTITY, KIND_PERSON
 
     provider = get_provider(settings)
     seeded = seed_linkage_datasets(
-        db, provider=provider, actor=actor, truth_path=demo_truth_path(settings)
+        db,
+        provider=provider,
+        actor=actor,
+        entities=DEMO_ENTITIES,
+        second_register=True,
+        truth_path=demo_truth_path(settings),
     )
-    # The persons' master index, so the pages and the findings have one to start from (a
-    # few seconds for the demo's 3,000 persons); ``gongzhi data link`` rebuilds it.
+    # The master index, so the pages and the findings have one to start from (a few
+    # seconds for the demo's 3,000 persons); ``gongzhi data link`` rebuilds it. Each build
+    # runs the findings over the current builds when it finishes (``run_findings``), so
+    # after the second the findings page shows the planted contradictions of every kind.
     datasets = list(db.scalars(_select(Dataset).where(Dataset.code.in_(seeded.datasets))))
     if datasets:
-        build_master_index(db, datasets=datasets, actor=actor, provider=provider)
+        build_master_index(db, datasets=datasets, actor=actor, provider=provider, kind=KIND_PERSON)
+        build_master_index(db, datasets=datasets, actor=actor, provider=provider, kind=KIND_ENTITY)
     return seeded
