@@ -297,6 +297,7 @@ def build_world(db: Session, settings: Settings, tmp_path: Path) -> World:
     db.flush()
     ids["dataset"] = dataset.code
     ids["job"] = db.scalar(select(func.max(ImportJob.id)).where(ImportJob.dataset_id == dataset.id))
+    ids["master_entity"] = _master_entity(db, dataset)
 
     # Agriculture asks civil affairs for it; the data authority approves; civil affairs grants.
     requester = _principal(db, "matrix_steward_ny")
@@ -392,6 +393,48 @@ def build_world(db: Session, settings: Settings, tmp_path: Path) -> World:
     ids["clerk_account"] = _account(db, "township_clerk").id
     ids["matter"] = case_a.matter_code or _first_matter(db)
     return World(ids)
+
+
+def _master_entity(db: Session, dataset: Any) -> int:
+    """A master-index entity of one row of ``dataset`` (civil affairs, county level): the
+    pages' scope and masking need a stored index, not a linkage run."""
+    from gongzhi.data.master_index_models import MasterEntity, MasterIndexBuild, MasterLink
+    from gongzhi.data.models import DatasetRow, DatasetVersion
+
+    version = db.scalars(
+        select(DatasetVersion)
+        .where(DatasetVersion.dataset_id == dataset.id)
+        .order_by(DatasetVersion.number.desc())
+    ).first()
+    assert version is not None
+    row = db.scalars(select(DatasetRow).where(DatasetRow.version_id == version.id)).first()
+    assert row is not None
+    build = MasterIndexBuild(
+        kind="person",
+        built_by_label="matrix",
+        threshold=0.9,
+        model={},
+        sources=[{"code": dataset.code, "version": version.number}],
+        record_count=1,
+        entity_count=1,
+        pair_count=0,
+    )
+    db.add(build)
+    db.flush()
+    entity = MasterEntity(build_id=build.id, kind="person", record_count=1, dataset_count=1)
+    db.add(entity)
+    db.flush()
+    db.add(
+        MasterLink(
+            entity_id=entity.id,
+            dataset_id=dataset.id,
+            version_id=version.id,
+            row_id=row.id,
+            record_key=f"{dataset.code}:{row.row_number}",
+        )
+    )
+    db.flush()
+    return entity.id
 
 
 def _first_matter(db: Session) -> str:

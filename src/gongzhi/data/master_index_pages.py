@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gongzhi.crypto import get_provider
@@ -16,15 +16,13 @@ from gongzhi.data import master_index as mi
 from gongzhi.data.master_index_models import (
     KIND_ENTITY,
     KIND_PERSON,
-    MasterEntity,
     MasterIndexBuild,
     MasterLink,
     MasterPair,
 )
 from gongzhi.data.models import Dataset, DatasetRow
-from gongzhi.data.queries import row_values
+from gongzhi.data.queries import access_master_entity, list_master_entities, row_values
 from gongzhi.data.sharing.delivery import mask_for
-from gongzhi.errors import NotFound
 from gongzhi.security.deps import DB, require
 from gongzhi.security.permissions import Permission
 from gongzhi.security.principal import Principal
@@ -57,17 +55,15 @@ def master_index_page(
 ) -> HTMLResponse:
     _ = translator(request)
     build = db.scalar(select(MasterIndexBuild).where(MasterIndexBuild.kind == kind))
-    where = (MasterEntity.kind == kind, MasterEntity.dataset_count >= min_datasets)
-    total = db.scalar(select(func.count()).select_from(MasterEntity).where(*where)) or 0
-    entities = db.scalars(
-        select(MasterEntity)
-        .where(*where)
-        .order_by(
-            MasterEntity.dataset_count.desc(), MasterEntity.record_count.desc(), MasterEntity.id
-        )
-        .limit(PAGE_SIZE)
-        .offset((page - 1) * PAGE_SIZE)
-    ).all()
+    listing = list_master_entities(
+        db,
+        principal,
+        kind=kind,
+        min_datasets=min_datasets,
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+    )
+    total = listing.total
     return render(
         request,
         "data/master_index.html",
@@ -75,8 +71,8 @@ def master_index_page(
             "build": build,
             "kind": kind,
             "kind_names": {k: _(v) for k, v in KIND_NAMES.items()},
-            "by_datasets": sorted(mi.counts_by_datasets(db, kind).items()),
-            "entities": entities,
+            "by_datasets": sorted(listing.by_datasets.items()),
+            "entities": listing.entities,
             "total": total,
             "page": page,
             "pages": max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE),
@@ -109,9 +105,7 @@ def _masked_record(
 def master_entity_page(
     request: Request, entity_id: int, db: DB, principal: Principal = require(READ)
 ) -> HTMLResponse:
-    entity = db.get(MasterEntity, entity_id)
-    if entity is None:
-        raise NotFound("没有这个主索引实体 / no such entity", code="not_found")
+    entity = access_master_entity(db, principal, entity_id)
     build = db.get(MasterIndexBuild, entity.build_id)
     assert build is not None
     links = db.scalars(

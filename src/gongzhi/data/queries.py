@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from gongzhi.crypto import CryptoProvider
 from gongzhi.data.importing import sealed_associated_data
+from gongzhi.data.master_index_models import MasterEntity, MasterLink
 from gongzhi.data.models import (
     Dataset,
     DatasetRow,
@@ -322,3 +323,76 @@ def compare_versions(
                     counts[name] += 1
     result.field_changes = counts
     return result
+
+
+# -- the master index ---------------------------------------------------------------------
+
+
+def _master_scope(principal: Principal) -> Any:
+    """Entities with at least one row in a region the principal may read the master index
+    in. A row's region is the one its address resolved to; a row without one counts in
+    its provider department's region (as its dataset does)."""
+    from sqlalchemy import exists, false, or_
+
+    regions = principal.regions_for(Permission.DATA_MASTER_INDEX_READ)
+    if not regions:
+        return false()
+    place = func.coalesce(DatasetRow.region_code, Department.region_code)
+    inside = or_(*(place.between(*subtree_bounds(region)) for region in regions))
+    return exists(
+        select(MasterLink.id)
+        .join(DatasetRow, DatasetRow.id == MasterLink.row_id)
+        .join(Dataset, Dataset.id == MasterLink.dataset_id)
+        .join(Department, Department.id == Dataset.department_id)
+        .where(MasterLink.entity_id == MasterEntity.id, inside)
+    )
+
+
+@dataclass
+class MasterEntityPage:
+    total: int
+    entities: list[MasterEntity]
+    # entities in 1, 2, 3 … datasets, of those the principal may see
+    by_datasets: dict[int, int]
+
+
+def list_master_entities(
+    db: Session,
+    principal: Principal,
+    *,
+    kind: str,
+    min_datasets: int = 1,
+    limit: int = 50,
+    offset: int = 0,
+) -> MasterEntityPage:
+    """The master index's entities of ``kind`` within the principal's region scope, most
+    datasets first."""
+    scoped = (MasterEntity.kind == kind, _master_scope(principal))
+    where = (*scoped, MasterEntity.dataset_count >= min_datasets)
+    total = db.scalar(select(func.count()).select_from(MasterEntity).where(*where)) or 0
+    entities = db.scalars(
+        select(MasterEntity)
+        .where(*where)
+        .order_by(
+            MasterEntity.dataset_count.desc(), MasterEntity.record_count.desc(), MasterEntity.id
+        )
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    counts = db.execute(
+        select(MasterEntity.dataset_count, func.count())
+        .where(*scoped)
+        .group_by(MasterEntity.dataset_count)
+    )
+    return MasterEntityPage(total, list(entities), {n: c for n, c in counts})
+
+
+def access_master_entity(db: Session, principal: Principal, entity_id: int) -> MasterEntity:
+    """One entity of the master index, if it has a row in the principal's region scope;
+    NotFound otherwise (as for an id that does not exist)."""
+    entity = db.scalar(
+        select(MasterEntity).where(MasterEntity.id == entity_id, _master_scope(principal))
+    )
+    if entity is None:
+        raise NotFound("没有这个主索引实体 / no such entity", code="not_found")
+    return entity
