@@ -103,7 +103,7 @@ def _mount_routers(app: FastAPI) -> None:
     from gongzhi.cases import staff_pages as cases_staff_pages
     from gongzhi.cases import summons as cases_summons
     from gongzhi.data import api as data_api
-    from gongzhi.data import master_index_pages
+    from gongzhi.data import findings_pages, master_index_pages
     from gongzhi.data import pages as data_pages
     from gongzhi.data.sharing import api as sharing_api
     from gongzhi.data.sharing import pages as sharing_pages
@@ -144,6 +144,7 @@ def _mount_routers(app: FastAPI) -> None:
         notify_pages,
         data_pages,
         master_index_pages,
+        findings_pages,
         data_api,
         sharing_pages,
         sharing_api,

@@ -549,6 +549,16 @@ row(
     "/data/master-index/entities/{master_entity}",
     ok={"data_officer"},
 )
+# Findings read the master index's rows: the data authority only (a finding 0 exists nowhere).
+row("GET /data/findings", ok={"data_officer"})
+row("GET /data/findings/{finding_id}", "/data/findings/0", hide={"data_officer"})
+for _step in ("confirm", "dismiss", "case"):
+    row(
+        f"POST /data/findings/{{finding_id}}/{_step}",
+        f"/data/findings/0/{_step}",
+        hide={"data_officer"},
+        form={},
+    )
 row("POST /data/new", ok=DATA_ADMIN, form={})
 row("GET /data/datasets/{code}", "/data/datasets/{dataset}", ok=CATALOGUE)
 row(

@@ -52,6 +52,9 @@ class Permission(StrEnum):
     # the master index: persons and legal entities linked across datasets (personal data)
     DATA_MASTER_INDEX_READ = "data:master_index:read"
     DATA_MASTER_INDEX_BUILD = "data:master_index:build"
+    # findings: where the linked datasets contradict each other; confirm, dismiss, make a case
+    DATA_FINDING_READ = "data:finding:read"
+    DATA_FINDING_DECIDE = "data:finding:decide"
     # sharing between departments (docs/sharing.md): a department requests, the data
     # authority (大数据局) reviews and arbitrates, the provider decides, grants are revocable
     DATA_SHARE_READ = "data:share:read"  # requests and grants the caller is party to
@@ -161,6 +164,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         P.DATA_IMPORT,
         P.DATA_MASTER_INDEX_READ,
         P.DATA_MASTER_INDEX_BUILD,
+        P.DATA_FINDING_READ,
+        P.DATA_FINDING_DECIDE,
         # The data officer works for the data authority (大数据局): reviews requests,
         # arbitrates disputes, revokes grants.
         P.DATA_SHARE_READ,

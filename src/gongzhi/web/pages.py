@@ -71,6 +71,12 @@ STAFF_TILES: tuple[Tile, ...] = (
         ("/data",),
     ),
     Tile(
+        N_("比对发现"),
+        N_("部门数据之间的矛盾：确认、排除或转为核查案件"),
+        Permission.DATA_FINDING_READ,
+        ("/data/findings",),
+    ),
+    Tile(
         N_("数据共享"),
         N_("部门间申请、审核、授权和调用共享数据"),
         Permission.DATA_SHARE_READ,
