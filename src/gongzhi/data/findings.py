@@ -271,7 +271,8 @@ def deceased_on_list(
         out.append(
             Candidate(
                 FindingKind.DECEASED_ON_LIST,
-                fingerprint(FindingKind.DECEASED_ON_LIST, (r.identity for r in dead + listed)),
+                # The person: their death registration (the lists they are on may change).
+                fingerprint(FindingKind.DECEASED_ON_LIST, (r.identity for r in dead)),
                 KIND_PERSON,
                 build.id,
                 entity_id,
@@ -306,11 +307,16 @@ def two_addresses(
             continue
         chosen = sorted(involved.values(), key=lambda r: r.link_id)
         says = "；".join(f"{r.dataset.name}：{names.get(r.region or '', r.region)}" for r in chosen)
+        anchor = [r for r in rows if r.role == REGISTRY]
         registry = next((r for r in chosen if r.role == REGISTRY), chosen[0])
         out.append(
             Candidate(
                 FindingKind.TWO_ADDRESSES,
-                fingerprint(FindingKind.TWO_ADDRESSES, (r.identity for r in chosen)),
+                # The person: their registry rows, else the rows that disagree.
+                fingerprint(
+                    FindingKind.TWO_ADDRESSES,
+                    (r.identity for r in (anchor or chosen)),
+                ),
                 KIND_PERSON,
                 build.id,
                 entity_id,
@@ -465,6 +471,13 @@ def entity_conflicting_registration(
         if not differs:
             continue
         members.sort(key=lambda r: r.link_id)
+        codes = sorted(
+            {
+                f"code:{c}"
+                for r in members
+                if uscc_valid(c := str(r.payload.get(CREDIT_CODE_FIELD) or ""))
+            }
+        )
         zh = {"region": "住所行政区划", "legal_rep": "法定代表人", "capital": "注册资本"}
         en = {
             "region": "registered region",
@@ -477,7 +490,8 @@ def entity_conflicting_registration(
         out.append(
             Candidate(
                 FindingKind.ENTITY_CONFLICT,
-                fingerprint(FindingKind.ENTITY_CONFLICT, (r.identity for r in members)),
+                # The company: its valid credit codes, else its rows.
+                fingerprint(FindingKind.ENTITY_CONFLICT, codes or [r.identity for r in members]),
                 KIND_ENTITY,
                 build.id,
                 subject,
