@@ -121,6 +121,17 @@ def build_demo(settings: Settings, *, full_china: bool = True, cases: int = 0) -
         seed_demo_linkage(db, settings, actor=actor)
     if cases:
         _build_cases(factory, cases, settings)
+    # After the case history: the calls on sensitive fields name cases of the calling
+    # department, which the step takes in on the hotline among the history's own.
+    with session_scope(factory) as db, _step("数据共享申请 / sharing requests"):
+        from gongzhi.crypto import get_provider
+        from gongzhi.data.sharing.demo import seed_sharing_requests
+
+        shared = seed_sharing_requests(db, settings=settings, provider=get_provider(settings))
+        console.print(
+            f"  {len(shared.requests)} requests {dict(shared.by_status)}; "
+            f"grants {shared.grants}; {shared.calls} API calls"
+        )
     engine.dispose()
     return logins
 

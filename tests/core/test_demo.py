@@ -72,3 +72,81 @@ def test_demo_logins_work(demo) -> None:  # type: ignore[no-untyped-def]
                 home = "/citizen" if login.role == Role.CITIZEN else "/staff"
                 assert resp.headers["location"] == home
                 assert client.get(home).status_code == 200
+
+
+def _sign_in(client: TestClient, username: str) -> None:
+    client.cookies.clear()
+    form = client.get("/login").text
+    token = form.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    resp = client.post(
+        "/login",
+        data={"username": username, "password": DEMO_PASSWORD, "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert resp.status_code == 303, resp.text[:300]
+
+
+def test_demo_has_sharing_requests_in_every_state(demo) -> None:  # type: ignore[no-untyped-def]
+    from gongzhi.audit.models import AuditEvent
+    from gongzhi.cases.models import Case
+    from gongzhi.data.sharing.models import RequestStatus, ShareCall, ShareGrant, ShareRequest
+    from gongzhi.db import utcnow
+
+    settings, _logins = demo
+    engine = make_engine(settings.database_url)
+    with Session(engine) as db:
+        statuses = set(db.scalars(select(ShareRequest.status)))
+        assert statuses == {s.value for s in RequestStatus}
+        now = utcnow()
+        states = sorted(g.state_at(now) for g in db.scalars(select(ShareGrant)))
+        assert states == ["active", "expired", "revoked"]
+        revoked = db.scalar(select(ShareGrant).where(ShareGrant.revoked_at.is_not(None)))
+        assert revoked is not None and revoked.revoke_reason
+        refused = db.scalars(
+            select(ShareRequest).where(ShareRequest.status == RequestStatus.REFUSED.value)
+        ).all()
+        assert refused and all(r.decisions[-1].reasons for r in refused)
+        calls = db.scalars(select(ShareCall)).all()
+        justified = [c for c in calls if c.case_number and c.outcome == "answered"]
+        assert len(justified) >= 3 and all(c.end_user for c in calls)
+        assert {c.outcome for c in calls} == {"answered", "refused"}
+        # The cases the calls name exist, led by the calling department.
+        for c in justified:
+            case = db.scalar(select(Case).where(Case.number == c.case_number))
+            assert case is not None and case.lead_department_id == c.department_id
+        assert db.scalar(select(func.count()).where(AuditEvent.action == "data.share.call")) == len(
+            calls
+        )
+    engine.dispose()
+    with TestClient(create_app(settings)) as client:
+        _sign_in(client, "steward_mz")  # civil affairs: its own requests and its grants
+        page = client.get("/data/sharing")
+        assert page.status_code == 200
+        assert "防止返贫监测对象名单" in page.text and "最低生活保障对象名单" in page.text
+        _sign_in(client, "data_officer")  # the authority's queue: the requests to review
+        queue = client.get("/data/sharing/review")
+        assert queue.status_code == 200 and "户籍人口信息" in queue.text
+
+
+def test_demo_names_department_heads(demo) -> None:  # type: ignore[no-untyped-def]
+    from gongzhi.org.models import Department, StaffProfile
+    from gongzhi.security.models import Account
+
+    settings, _logins = demo
+    engine = make_engine(settings.database_url)
+    with Session(engine) as db:
+        heads = dict(
+            db.execute(
+                select(Department.code, Account.username)
+                .join(StaffProfile, StaffProfile.department_id == Department.id)
+                .join(Account, Account.id == StaffProfile.account_id)
+                .where(StaffProfile.is_head.is_(True))
+            ).all()
+        )
+    engine.dispose()
+    assert heads == {
+        "330523-SZZX": "leader",
+        "330523-ZHZF": "head_zhzf",
+        "330523-ZJ": "head_zj",
+        "330523-STHJ": "head_sthj",
+    }
