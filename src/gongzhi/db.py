@@ -6,13 +6,17 @@ the edge (a request, a CLI command, a job) opens ``session_scope`` and owns the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
+import anyio
+import anyio.to_thread
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -147,9 +151,51 @@ def session_scope(factory: sessionmaker[Session] | Any, *, write: bool = True) -
         session.close()
 
 
-def get_db(request: Request) -> Iterator[Session]:
+_immediate_engines: WeakKeyDictionary[Engine, Engine] = WeakKeyDictionary()
+
+
+def _begin_immediate(session: Session) -> None:
+    """Make a writing unit of work on SQLite begin IMMEDIATE when it first touches the
+    database, without touching it now: the session's engine is swapped for the same engine
+    with the option set (same pool, same events). A session bound to a connection (the test
+    harness's) already runs inside that connection's transaction, where BEGIN has been said."""
+    bind = session.bind
+    if not isinstance(bind, Engine) or bind.dialect.name != "sqlite":
+        return
+    immediate = _immediate_engines.get(bind)
+    if immediate is None:
+        immediate = _immediate_engines[bind] = bind.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+    session.bind = immediate
+
+
+def _finish(session: Session, *, commit: bool) -> None:
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+async def get_db(request: Request) -> AsyncIterator[Session]:
     """FastAPI dependency: the request's unit of work (declare with ``scope="function"``
-    so the commit happens before the response is sent)."""
-    write = request.method not in SAFE_METHODS
-    with session_scope(request.app.state.session_factory, write=write) as session:
+    so the commit happens before the response is sent).
+
+    Opening a session does no I/O (the connection is taken at the first statement), so it
+    happens on the event loop; only the commit or rollback runs in a worker thread. A sync
+    generator would cost two trips to the thread pool per request (enter and exit)."""
+    session: Session = request.app.state.session_factory()
+    if request.method not in SAFE_METHODS:
+        _begin_immediate(session)
+    try:
         yield session
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(functools.partial(_finish, session, commit=False))
+        raise
+    with anyio.CancelScope(shield=True):
+        await anyio.to_thread.run_sync(functools.partial(_finish, session, commit=True))
