@@ -1,11 +1,14 @@
 """The demo county's case history: months of synthetic requests of 安吉县, in every state.
 
 Every case goes through the real service functions (submit, dispatch, accept, return,
-feedback, verify, close, rate, reopen, extensions, waiting for the citizen) with the actor a
-real deployment would record: the dispatcher, the lead department's handler, a grid worker,
-the reporter. Time is travelled (:func:`gongzhi.db.time_travel`): all cases' steps are
-played in the order of their moments, so the audit log, the case numbers and the clocks read
-as if the county had used the platform for months. The same seed gives the same history.
+feedback, verify, close, rate, reopen, extensions, waiting for the citizen; merging a
+duplicate report into its main case and undoing it, "me too" support; 吹哨报到, a township
+clerk summoning county departments which check in on time, late or not at all) with the
+actor a real deployment would record: the dispatcher, the lead department's handler, a grid
+worker, the township clerk, the reporter. Time is travelled (:func:`gongzhi.db.time_travel`):
+all cases' steps are played in the order of their moments, so the audit log, the case
+numbers and the clocks read as if the county had used the platform for months. The same seed
+gives the same history.
 
 The people are synthetic and their names say so (演示).
 """
@@ -19,6 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -32,6 +36,9 @@ from gongzhi.config import Settings, get_settings
 from gongzhi.db import time_travel, utcnow
 from gongzhi.errors import DomainError
 from gongzhi.security.principal import Principal
+
+if TYPE_CHECKING:
+    from gongzhi.cases.summons import CaseSummons
 
 COUNTY = "330523000000"
 COUNTY_ADDRESS = "浙江省湖州市安吉县"
@@ -111,14 +118,35 @@ SCENARIOS: dict[str, tuple[str, ...]] = {
     "open_feedback": ("route", "accept", "feedback"),
     "open_overdue": ("route", "accept"),
     "open_overdue_unsigned": ("route",),
+    # A second report of an open case's problem, merged into it by the dispatcher; a few are
+    # unmerged again (not the same problem after all) and handled on their own.
+    "merged": ("merge",),
+    "unmerged": ("merge", "unmerge", "route", "accept", "feedback", "verify", "rate"),
+    # Neighbours back a case ("me too") before it is handled.
+    "supported": ("route", "support", "support", "accept", "feedback", "verify", "rate"),
+    # 吹哨报到: the township's clerk summons county departments; each checks in (the plan
+    # gets one "check_in" per department, sometimes one fewer: a department that never came).
+    "summoned": ("route", "accept", "summon", "feedback", "verify", "rate"),
+    "summoned_waiting": ("summon",),
 }  # fmt: skip
 SCENARIO_WEIGHTS = {
     "resolved": 0.52, "closed_by_dispatcher": 0.08, "rework": 0.05, "returned": 0.06,
     "reopened": 0.03, "extension": 0.03, "extension_refused": 0.01, "paused": 0.02,
     "not_ours": 0.04, "no_action_possible": 0.03, "duplicate": 0.03, "withdrawn": 0.02,
     "open_triage": 0.01, "open_dispatched": 0.01, "open_accepted": 0.01, "open_feedback": 0.01,
-    "open_overdue": 0.03, "open_overdue_unsigned": 0.01,
+    "open_overdue": 0.03, "open_overdue_unsigned": 0.01, "merged": 0.04, "unmerged": 0.004,
+    "supported": 0.04, "summoned": 0.03, "summoned_waiting": 0.002,
 }  # fmt: skip
+# Scenarios whose case stays open for days: a later report of the same problem can be
+# merged into it.
+MAIN_SCENARIOS = frozenset(
+    ("resolved", "rework", "returned", "extension", "paused", "supported", "summoned",
+     "open_accepted", "open_feedback", "open_overdue", "open_overdue_unsigned")
+)  # fmt: skip
+DUPLICATE_SCENARIOS = frozenset(("merged", "unmerged"))
+# Share of summoned departments that check in late, and of summons one department ignores.
+LATE_CHECK_IN = 0.25
+MISSED_CHECK_IN = 0.15
 # Open scenarios are placed at the end of the period: (earliest, latest) days before the end.
 OPEN_WINDOWS = {
     "open_triage": (0.05, 1.5),
@@ -127,6 +155,8 @@ OPEN_WINDOWS = {
     "open_feedback": (0.5, 3.0),
     "open_overdue": (12.0, 40.0),
     "open_overdue_unsigned": (2.0, 8.0),
+    # Intake shortly before the end, summoned minutes later: still within the check-in time.
+    "summoned_waiting": (0.02, 0.06),
 }
 NOTES = {
     "feedback": (
@@ -148,6 +178,17 @@ NOTES = {
     "reopen": ("问题又出现了", "根本没有处理好，请重新处理", "回访说解决了但实际上没有"),
     "pause": ("需要群众提供具体位置和照片", "需群众配合入户查看"),
     "extension": ("涉及多个部门协调，需延长办理时间", "需等待第三方检测结果", "维修材料需要采购"),
+    "again": ("又有人反映：", "同一个问题，", "还是这个问题，"),
+    "merge": ("同一地点同一问题，合并办理", "与在办诉求为同一问题，并入主件办理"),
+    "unmerge": (
+        "经核实与主件不是同一处问题，撤销合并单独办理",
+        "现场核查发现是相邻的另一处问题，撤销合并",
+    ),
+    "summon": (
+        "问题超出乡镇职权，请相关部门到场联合处置", "需要执法力量，请到场",
+        "涉及多个部门，请到现场会商",
+    ),
+    "check_in": ("已到场", "执法人员已到现场", "已派员到场对接"),
 }  # fmt: skip
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾"
 GIVEN = ("建国", "秀英", "丽华", "志强", "海燕", "国平", "春梅", "文杰", "晓东", "玉兰",
@@ -187,6 +228,9 @@ class _Plan:
     reporter: Principal | None = None
     case: Case | None = None
     next_step: int = 0
+    main: _Plan | None = None  # for a duplicate report: the plan of the case it repeats
+    summon_count: int = 1  # departments to summon
+    summons: CaseSummons | None = None
 
 
 # Hotline call-backs (回访) rate and reopen on a caller's behalf; a partner app posts Open311.
@@ -200,6 +244,7 @@ class _Cast:
     handlers: dict[int, Principal]  # department id → a handler of it
     grid_workers: dict[str, Principal]  # township code → its grid worker
     citizens: list[Principal]
+    clerks: dict[str, Principal] = field(default_factory=dict)  # township code → its clerk
     callback: Actor = CALLBACK
     open311: Actor = OPEN311
 
@@ -292,6 +337,30 @@ def _cast(db: Session, villages: Sequence[_Village], rng: random.Random) -> _Cas
         if found is not None:
             grid_workers[township] = found
 
+    # A clerk in every township government (the demo's own for 孝丰镇), who blows the whistle.
+    clerks: dict[str, Principal] = {}
+    existing = _principal(db, "clerk_xiaofeng")
+    if existing is not None:
+        for grant in existing.grants:
+            clerks[grant.region_code] = existing
+    for township, government in sorted(governments.items()):
+        if township in clerks:
+            continue
+        username = f"demo_clerk_{township[6:9]}"
+        if _principal(db, username) is None:
+            create_staff(
+                db,
+                username=username,
+                display_name=f"{rng.choice(SURNAMES)}{rng.choice(GIVEN)}{SYNTHETIC}",
+                department=government,
+                roles=[(Role.TOWNSHIP_CLERK, township)],
+                password=DEMO_PASSWORD,
+                actor=actor,
+            )
+        found = _principal(db, username)
+        if found is not None:
+            clerks[township] = found
+
     citizens = [p for p in (_principal(db, u) for u in ("citizen", "citizen2")) if p]
     for i in range(1, N_CITIZENS + 1):
         username = f"demo_citizen{i:02d}"
@@ -309,7 +378,7 @@ def _cast(db: Session, villages: Sequence[_Village], rng: random.Random) -> _Cas
         if found is not None:
             citizens.append(found)
     db.flush()
-    return _Cast(dispatcher, handlers, grid_workers, citizens)
+    return _Cast(dispatcher, handlers, grid_workers, citizens, clerks=clerks)
 
 
 def _villages(db: Session) -> list[_Village]:
@@ -407,6 +476,15 @@ def _delay(step: str, priority: Priority, rng: random.Random) -> timedelta:
         hours = rng.uniform(24, 72)
     elif step == "resume":
         hours = rng.uniform(24, 96)
+    elif step in ("merge", "summon"):
+        hours = rng.uniform(0.05, 0.4)
+    elif step == "unmerge":
+        hours = rng.uniform(2, 30)
+    elif step == "support":
+        hours = rng.uniform(0.2, 10)
+    elif step == "check_in":
+        late = rng.random() < LATE_CHECK_IN
+        hours = rng.uniform(3, 30) if late else rng.uniform(0.1, 1.6)
     else:
         hours = rng.uniform(2, 30)
     return timedelta(hours=hours)
@@ -442,7 +520,7 @@ def _plans(
     rural = [v for v in villages if not v.urban]
     channels = list(CHANNEL_WEIGHTS)
     names = list(SCENARIOS)
-    plans = []
+    plans: list[_Plan] = []
     for i in range(n):
         # The first cases take every scenario, channel and kind of place once, so that even
         # a small history shows them all; the rest are drawn.
@@ -466,17 +544,49 @@ def _plans(
         village = rng.choice(pool)
         local_month = at.astimezone(TZ).month
         matter = rng.choices(codes, weights=_matter_weights(codes, local_month, village.urban))[0]
+        main = None
+        if scenario in DUPLICATE_SCENARIOS:
+            mains = [p for p in plans if p.scenario in MAIN_SCENARIOS and p.at < end]
+            if mains:
+                # Someone else reports the same problem at the same place a little later.
+                main = rng.choice(mains[-40:])
+                village, matter = main.village, main.matter_code
+                at = main.at + timedelta(hours=rng.uniform(0.5, 30))
+                if at >= end:
+                    at = main.at + (end - main.at) * rng.uniform(0.2, 0.8)
+        steps = SCENARIOS[scenario]
+        if scenario == "summoned":
+            # One check-in per summoned department (one or two), now and then one missing.
+            summoned = 1 if rng.random() < 0.6 else 2
+            came = summoned - (1 if rng.random() < MISSED_CHECK_IN else 0)
+            i_summon = steps.index("summon") + 1
+            steps = (*steps[:i_summon], *("check_in",) * came, *steps[i_summon:])
         reporter = None
         if channel in (Channel.WEB, Channel.API) and cast.citizens:
             # The two demo citizens report often, so their pages are full.
             reporter = cast.citizens[0] if rng.random() < 0.15 else rng.choice(cast.citizens)
             if rng.random() < 0.1:
                 reporter = cast.citizens[1 % len(cast.citizens)]
-        plans.append(_Plan(scenario, channel, matter, village, at, SCENARIOS[scenario], reporter))
+        plans.append(
+            _Plan(
+                scenario,
+                channel,
+                matter,
+                village,
+                at,
+                steps,
+                reporter,
+                main=main,
+                summon_count=summoned if scenario == "summoned" else 1,
+            )
+        )
     return plans
 
 
 def _describe(plan: _Plan, rng: random.Random) -> str:
+    if plan.main is not None and plan.main.case is not None:
+        # A second report of the same problem reads much like the first.
+        return f"{rng.choice(NOTES['again'])}{plan.main.case.description}"
     request = compose(plan.matter_code, rng)
     place = plan.village.place + rng.choice(SPOTS)
     text = request.text.replace(request.place, place, 1)
@@ -645,8 +755,98 @@ def _step(
             "close_withdrawn": (Outcome.WITHDRAWN, rng.choice(NOTES["withdrawn"])),
         }[step]
         services.close_case(db, case, outcome=outcome, note=note, actor=dispatcher)
+    elif step in ("merge", "unmerge", "support", "summon", "check_in"):
+        _together(db, plan, step, cast, rng, s)
     else:  # pragma: no cover - a typo in SCENARIOS
         raise ValueError(step)
+
+
+def _together(
+    db: Session, plan: _Plan, step: str, cast: _Cast, rng: random.Random, s: Settings
+) -> None:
+    """The steps between cases and departments: merging duplicates, "me too", 吹哨报到."""
+    from gongzhi.cases import duplicates, summons
+
+    case = plan.case
+    assert case is not None
+    if step == "merge":
+        main = plan.main.case if plan.main is not None else None
+        if main is None or main.status == CaseStatus.CLOSED:
+            # The first report is already closed: the dispatcher closes this one as a
+            # repeat of it instead (nothing open to merge into).
+            services.close_case(
+                db,
+                case,
+                outcome=Outcome.DUPLICATE,
+                note="与此前同一问题的诉求重复，已办结",
+                actor=cast.dispatcher,
+            )
+            return
+        duplicates.merge_case(
+            db, case, into=main, actor=cast.dispatcher, reason=rng.choice(NOTES["merge"])
+        )
+    elif step == "unmerge":
+        duplicates.unmerge_case(
+            db, case, actor=cast.dispatcher, reason=rng.choice(NOTES["unmerge"]), settings=s
+        )
+    elif step == "support":
+        others = [c for c in cast.citizens if c.account_id != case.reporter_account_id]
+        if others:
+            backer = rng.choice(others)
+            duplicates.support_case(db, case, account_id=backer.account_id, actor=backer)
+    elif step == "summon":
+        clerk = cast.clerks.get(case.region_code[:9] + "000" if case.region_code else "")
+        if clerk is None:
+            return
+        priority = Priority(case.priority)
+        reason = (
+            summons.SummonsReason.EMERGENCY
+            if priority == Priority.EMERGENCY
+            else rng.choice(
+                (summons.SummonsReason.BEYOND_POWER, summons.SummonsReason.NEEDS_ENFORCEMENT)
+            )
+        )
+        plan.summons = summons.summon(
+            db,
+            case,
+            departments=_summoned(db, case, plan.matter_code, plan.summon_count, reason),
+            reason=reason,
+            note=rng.choice(NOTES["summon"]),
+            actor=clerk,
+            settings=s,
+        )
+    elif step == "check_in":
+        called = plan.summons
+        if called is None:
+            return
+        entry = next((d for d in called.departments if d.checked_in_at is None), None)
+        if entry is None:
+            return
+        summons.check_in(
+            db,
+            called,
+            department_id=entry.department_id,
+            note=rng.choice(NOTES["check_in"]),
+            actor=cast.handlers.get(entry.department_id) or SystemActor("demo"),
+        )
+
+
+def _summoned(db: Session, case: Case, matter_code: str, n: int, reason: str) -> list[str]:
+    """The county departments a clerk calls: for enforcement the enforcement bureau, else
+    the matter's county lead and co-handlers; never the case's own lead."""
+    from gongzhi.org.models import Department
+    from gongzhi.org.queries import lead_for
+
+    codes: list[str] = []
+    if reason == "needs_enforcement":
+        codes.append(FALLBACK_LEAD)
+    lead = lead_for(db, matter_code, COUNTY)
+    if lead is not None:
+        codes += [d.code for d in (*lead.leads, *lead.co_handlers)]
+    codes += [FALLBACK_LEAD, "330523-ZJ"]
+    own = db.scalar(select(Department.code).where(Department.id == case.lead_department_id))
+    picked = [c for c in dict.fromkeys(codes) if c != own and not c.endswith("-ZF")]
+    return picked[:n]
 
 
 def build_case_history(
