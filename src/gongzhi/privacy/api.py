@@ -15,7 +15,6 @@ from fastapi.responses import Response
 
 from gongzhi.audit.api import _checkpoint_out
 from gongzhi.cases.api import require_any
-from gongzhi.cases.queries import access_case
 from gongzhi.config import Settings
 from gongzhi.db import utcnow
 from gongzhi.errors import Conflict
@@ -86,7 +85,7 @@ def reveal_case_contact(
     """The reporter's contact of a case unmasked, for a purpose; recorded as an audit event
     the reporter sees on their "who used my data" page. 404 outside the caller's cases, 403
     for a case the caller may read but not reveal."""
-    case = access_case(db, principal, number)
+    case = queries.access_case_for_reveal(db, principal, number)
     values = services.reveal_case_contact(
         db,
         case,

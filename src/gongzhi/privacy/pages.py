@@ -15,11 +15,10 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Path, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from gongzhi.cases.api import require_any
-from gongzhi.cases.queries import access_case
 from gongzhi.config import Settings
 from gongzhi.db import utcnow
 from gongzhi.errors import Conflict, Forbidden, Invalid, NotFound
@@ -140,7 +139,7 @@ def _case_reveal_form(
         **_labels(request),
         "action": f"/privacy/reveal/case/{number}",
         "target": "#contact",
-        "back": f"/cases/{number}",
+        "back": _case_back(number, anonymous=anonymous),
         "title": translator(request)("查看案件 %(number)s 的联系人", number=number),
         "fields": _fields_form(
             request,
@@ -161,6 +160,12 @@ def _case_reveal_form(
     return render(request, template, ctx, status_code=200 if _htmx(request) else status)
 
 
+def _case_back(number: str, *, anonymous: bool) -> str:
+    """Where "back" leads: the case page, or for an anonymous reporter's contact the
+    legal-order page (the security administrator reads no case page)."""
+    return LEGAL_ORDER_PAGE if anonymous else f"/cases/{number}"
+
+
 def _contact_present(case: Any) -> dict[str, Any]:
     c = case.contact
     return {} if c is None else {"name": c.name, "phone": c.phone, "email": c.email}
@@ -175,7 +180,7 @@ def case_reveal_form(
         Permission.PERSONAL_DATA_REVEAL, Permission.ANONYMOUS_CONTACT_REVEAL
     ),
 ) -> HTMLResponse:
-    case = access_case(db, principal, number)
+    case = queries.access_case_for_reveal(db, principal, number)
     right = case_contact_right(db, principal, case)
     if not right.allowed:
         raise Forbidden(
@@ -197,7 +202,7 @@ def case_reveal(
     purpose: Annotated[str, Form(max_length=20)] = "",
     purpose_text: Annotated[str, Form(max_length=300)] = "",
 ) -> HTMLResponse:
-    case = access_case(db, principal, number)
+    case = queries.access_case_for_reveal(db, principal, number)
     try:
         values = services.reveal_case_contact(
             db,
@@ -219,7 +224,49 @@ def case_reveal(
             error=_pick(request, exc.message),
             status=422,
         )
-    return _revealed(request, "case_contact", values, back=f"/cases/{number}", subject=number)
+    back = _case_back(number, anonymous=case.anonymous)
+    return _revealed(request, "case_contact", values, back=back, subject=number)
+
+
+# --- 依法调取: the security administrator opens an anonymous reporter's contact -------------
+
+LEGAL_ORDER_PAGE = "/privacy/legal-order"
+
+
+@router.get(LEGAL_ORDER_PAGE, response_class=HTMLResponse)
+def legal_order(
+    request: Request,
+    db: DB,
+    principal: Principal = require(Permission.ANONYMOUS_CONTACT_REVEAL),
+    number: Annotated[str, Query(max_length=40)] = "",
+) -> HTMLResponse:
+    """The case number a legal order names, then the reveal form for its anonymous
+    reporter's contact. The case itself (description, timeline) is not shown: the security
+    administrator reads no case (三员分立)."""
+    number = number.strip()
+    error = None
+    if number:
+        try:
+            case = queries.access_case_for_reveal(db, principal, number)
+        except NotFound:
+            error = translator(request)(
+                "没有找到你可以依法调取联系人的匿名案件 %(number)s", number=number
+            )
+        else:
+            right = case_contact_right(db, principal, case)
+            if right.allowed and right.anonymous:
+                return _case_reveal_form(
+                    request, case.number, _contact_present(case), anonymous=True
+                )
+            error = translator(request)(
+                "案件 %(number)s 不是匿名反映，联系人由承办部门和受理中心查看", number=number
+            )
+    return render(
+        request,
+        "privacy/legal_order.html",
+        {"number": number, "error": error},
+        status_code=404 if error else 200,
+    )
 
 
 def _revealed(

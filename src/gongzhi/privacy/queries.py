@@ -74,6 +74,38 @@ def contact_view(
     )
 
 
+def access_case_for_reveal(db: Session, principal: Principal, number: str) -> Case:
+    """The case whose reporter contact ``principal`` asks to reveal.
+
+    A case the viewer may read (``cases.queries.access_case``); or, for the holder of
+    ``ANONYMOUS_CONTACT_REVEAL`` (the security administrator, who reads no case: 三员分立), an
+    *anonymous* case inside that grant's region, found by the number a legal order names. The
+    second path yields the case only for ``case_contact_right`` and the reveal: the pages show
+    its number and the contact form, never its description or timeline. Anything else is
+    "not found", whether or not the case exists."""
+    from gongzhi.cases.queries import access_case
+
+    try:
+        return access_case(db, principal, number)
+    except NotFound:
+        if not principal.can(Permission.ANONYMOUS_CONTACT_REVEAL):
+            raise
+    regions = []
+    for scope in principal.regions_for(Permission.ANONYMOUS_CONTACT_REVEAL):
+        low, high = subtree_bounds(scope)
+        regions.append(Case.region_code.between(low, high))
+    case = db.scalar(
+        select(Case).where(
+            Case.number == number,
+            Case.anonymous.is_(True),
+            or_(*regions) if regions else false(),
+        )
+    )
+    if case is None:
+        raise NotFound(f"未找到案件 / no such case: {number}", code="case_not_found")
+    return case
+
+
 # --- people ---------------------------------------------------------------------------------
 
 

@@ -115,6 +115,15 @@ _STAFF_BASE = frozenset(
     }
 )
 
+# The three administrators (三员分立, GB/T 22239-2019 level 3) run the platform, not its
+# business: none of them reads cases by virtue of the role (no CASE_READ), so a reporter's
+# contact and the description of a problem are out of their reach. The system administrator
+# manages accounts and configuration; the security administrator grants roles and, on a legal
+# order only, opens an anonymous reporter's contact (privacy.queries.access_case_for_reveal:
+# the contact, never the rest of the case); the audit administrator reads the audit log, which
+# holds no personal value in the clear. docs/security.md, "The three administrators".
+_ADMIN_BASE = _STAFF_BASE - {P.CASE_READ}
+
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CITIZEN: frozenset(
         {
@@ -181,7 +190,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         P.DATA_SHARE_CALL,
     },
     # System administrator: configuration, organisation and accounts; never audit records.
-    Role.SYSTEM_ADMIN: _STAFF_BASE
+    Role.SYSTEM_ADMIN: _ADMIN_BASE
     | {
         P.REGION_IMPORT,
         P.GRID_MANAGE,
@@ -196,8 +205,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # Security administrator: who holds which role; no business data changes. Also the
     # personal-information protection officer (PIPL Art. 52): answers citizens' PIPL
     # requests and alone may open an anonymous reporter's contact, on a legal order.
-    Role.SECURITY_ADMIN: _STAFF_BASE
+    Role.SECURITY_ADMIN: _ADMIN_BASE
     | {P.ROLE_GRANT, P.PRIVACY_REQUEST_HANDLE, P.ANONYMOUS_CONTACT_REVEAL},
     # Audit administrator: reads everything in the audit log, changes nothing.
-    Role.AUDIT_ADMIN: _STAFF_BASE | {P.AUDIT_READ},
+    Role.AUDIT_ADMIN: _ADMIN_BASE | {P.AUDIT_READ},
 }

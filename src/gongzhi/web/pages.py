@@ -95,6 +95,12 @@ STAFF_TILES: tuple[Tile, ...] = (
         ("/privacy/requests",),
     ),
     Tile(
+        N_("依法调取"),
+        N_("凭法律文书查看匿名反映人的联系方式"),
+        Permission.ANONYMOUS_CONTACT_REVEAL,
+        ("/privacy/legal-order",),
+    ),
+    Tile(
         N_("部门"),
         N_("县、乡两级部门及其管辖范围"),
         Permission.DEPARTMENT_READ,
