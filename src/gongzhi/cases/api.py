@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from gongzhi.cases import queries, services
 from gongzhi.cases.clocks import clock_state
@@ -118,7 +118,7 @@ def submit(
     request: Request,
     db: DB,
     principal: Principal = require_any(Permission.CASE_SUBMIT),
-) -> CaseOut:
+) -> Response:
     channel = Channel.API if principal.via == "token" else Channel.WEB
     reporter: int | None = principal.account_id
     if body.channel == "hotline":
@@ -149,7 +149,10 @@ def submit(
         media_urls=body.media_urls,
         settings=_settings(request),
     )
-    return _out(request, db, principal, case, echo_contact=True)
+    # Serialised here, in the endpoint's worker thread: a model returned to FastAPI is
+    # validated again and serialised in one more trip to the thread pool.
+    out = _out(request, db, principal, case, echo_contact=True)
+    return Response(out.model_dump_json(), status_code=201, media_type="application/json")
 
 
 @router.get("", response_model=list[CaseSummary])

@@ -36,6 +36,7 @@ from gongzhi.cases.models import (
 )
 from gongzhi.errors import NotFound
 from gongzhi.org.models import Department, StaffProfile
+from gongzhi.org.queries import checked_list
 from gongzhi.regions.codes import subtree_bounds
 from gongzhi.security.permissions import Permission
 from gongzhi.security.principal import Principal
@@ -142,6 +143,12 @@ def due_at(db: Session, case: Case) -> datetime | None:
 def lead_department_name(db: Session, case: Case) -> str | None:
     if case.lead_department_id is None:
         return None
+    # Right after an intake or a dispatch the transaction has checked the responsibility
+    # list, departments included: the name is in memory.
+    checked = checked_list(db)
+    entry = checked.departments.get(case.lead_department_id) if checked is not None else None
+    if entry is not None:
+        return entry.name
     return db.scalar(select(Department.name).where(Department.id == case.lead_department_id))
 
 

@@ -542,6 +542,13 @@ def responsibility_list(
     return cached
 
 
+def checked_list(db: Session) -> ResponsibilityList | None:
+    """The list as :func:`responsibility_list` has checked it in the session's current
+    transaction (no query), or None if it has not been checked there."""
+    memo: ResponsibilityList | None = db.info.get(_MEMO_KEY)
+    return memo
+
+
 @dataclass
 class Lead:
     """Who handles a matter for a region. More than one entry in ``leads`` means the list
