@@ -509,6 +509,11 @@ def test_pages_for_the_data_officer(client: TestClient, db: Session, deceased: F
     db.refresh(deceased)
     assert deceased.status == FindingStatus.CONFIRMED.value
     assert "已确认" in client.get(f"/data/findings/{deceased.id}").text
+    # In English too.
+    client.cookies.set("lang", "en")
+    english = client.get("/data/findings?status=confirmed")
+    assert "Deceased, still on a benefits list" in english.text
+    assert "By kind (Confirmed)" in english.text
 
 
 def test_entity_rows_without_a_build_are_not_read(hub: Hub, db: Session) -> None:
