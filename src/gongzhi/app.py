@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from gongzhi.config import Settings, get_settings
+from gongzhi.crypto.identifiers import mask_identifiers
 from gongzhi.db import make_engine, make_session_factory
 from gongzhi.errors import DomainError, Unauthenticated
 from gongzhi.security.headers import SecurityHeadersMiddleware
@@ -183,7 +184,16 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
-        details = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()]
+        # Where and what, never the input itself (FastAPI's default echoes it): a malformed
+        # request with a phone number in it must not get the number back. Locations and
+        # messages can quote the request too (a dict key, a literal), so they are masked.
+        details = [
+            {
+                "loc": [mask_identifiers(p) if isinstance(p, str) else p for p in e.get("loc", ())],
+                "msg": mask_identifiers(str(e.get("msg", ""))),
+            }
+            for e in exc.errors()
+        ]
         body = {
             "error": {
                 "code": "invalid",

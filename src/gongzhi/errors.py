@@ -8,12 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from gongzhi.crypto.identifiers import mask_identifiers
+
 
 class DomainError(Exception):
     status_code = 400
     code = "bad_request"
 
     def __init__(self, message: str, *, code: str | None = None, details: Any = None) -> None:
+        # A message that names what the caller sent ("no such case: …") must not echo an ID
+        # number or a mobile number back into an error page, a JSON body or a log line.
+        message = mask_identifiers(message)
         super().__init__(message)
         self.message = message
         if code is not None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import io
 import logging
 import os
-import re
 from contextlib import redirect_stdout
 from pathlib import Path
 
@@ -24,16 +23,7 @@ from sqlalchemy.orm import Session
 from gongzhi.config import Settings
 from gongzhi.db import make_engine
 from gongzhi.demo import build_demo, reset_database
-
-ID_SHAPE = re.compile(
-    rb"(?<![0-9A-Za-z])[1-6][0-9]{5}(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])"
-    rb"(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx](?![0-9A-Za-z])"
-)
-PHONE_SHAPE = re.compile(rb"(?<![0-9A-Za-z])1[3-9][0-9]{9}(?![0-9A-Za-z])")
-
-
-def shaped_values(data: bytes) -> set[bytes]:
-    return set(ID_SHAPE.findall(data)) | set(PHONE_SHAPE.findall(data))
+from gongzhi.crypto.identifiers import shaped_values
 
 
 def test_the_scan_finds_what_it_looks_for() -> None:

@@ -38,6 +38,7 @@ from gongzhi.cases.models import Case, CaseClock, CaseEvent, CaseStatus, Channel
 from gongzhi.cases.queries import case_by_number, cases_for_feed
 from gongzhi.cases.services import submit_case
 from gongzhi.config import Settings
+from gongzhi.crypto.identifiers import mask_identifiers
 from gongzhi.db import Base, BigIntPK, UTCDateTime, utcnow
 from gongzhi.errors import Conflict, DomainError, Invalid, NotFound
 from gongzhi.org.models import MATTER_KIND_LABELS, Department, Matter, MatterKind
@@ -290,6 +291,8 @@ def _render(fmt: str, root: str, data: Any, status: int = 200) -> Response:
 
 
 def _error(fmt: str, status: int, description: str) -> Response:
+    # Descriptions may quote the request (a path, a parameter): no ID or mobile number echoed.
+    description = mask_identifiers(description)
     return _render(fmt, "errors", [{"code": status, "description": description}], status)
 
 

@@ -7,9 +7,11 @@ cookie and redirects back to a local page.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from fastapi import Request
+
+from gongzhi.crypto.identifiers import mask_identifiers
 
 ELDERLY_COOKIE = "elderly"
 SIZE_COOKIE = "textsize"
@@ -43,6 +45,10 @@ def current_target(request: Request) -> str:
         target += "?" + request.url.query
     if request.url.path == "/prefs":  # never bounce back into the switch itself
         target = safe_next(request.query_params.get("next"))
+    if mask_identifiers(unquote(target)) != unquote(target):
+        # An ID or mobile number in the address (a mistyped link, a probe) is not repeated
+        # in the page's own links: the switches lead home instead.
+        target = "/"
     return quote(target, safe="")
 
 
