@@ -524,3 +524,22 @@ def test_entity_rows_without_a_build_are_not_read(hub: Hub, db: Session) -> None
     summary = db.scalar(select(AuditEvent).where(AuditEvent.action == "data.findings.run"))
     assert summary is not None and summary.new["evaluated"] == []
     assert db.scalar(select(func.count()).select_from(DatasetVersion)) >= 2
+
+
+def test_cli_runs_the_rules_and_prints_the_counts(
+    hub: Hub, db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from gongzhi.data import findings_cli
+    from tests.fixtures import run_cli_in_test_session
+
+    run_cli_in_test_session(monkeypatch, findings_cli, db)
+    empty = CliRunner().invoke(findings_cli.app, ["run"])
+    assert empty.exit_code == 0 and "no master index" in empty.output
+    _deceased_hub(hub)
+    hub.link(KIND_PERSON, [("reg", 1), ("db", 1), ("fp", 1)], [("reg", 2), ("db", 2), ("fp", 2)])
+    result = CliRunner().invoke(findings_cli.app, ["run"])
+    assert result.exit_code == 0, result.output
+    assert "deceased_on_list" in result.output and "1 new" in result.output
+    assert db.scalar(select(func.count()).select_from(Finding)) == 1

@@ -23,7 +23,7 @@ from gongzhi.clikit import cli_actor, fail
 from gongzhi.clikit import unit_of_work as _unit_of_work
 from gongzhi.config import get_settings
 from gongzhi.crypto import get_provider
-from gongzhi.data import queries, services
+from gongzhi.data import findings_cli, queries, services
 from gongzhi.data.models import (
     OPEN_TYPE_LABELS,
     SHARING_TYPE_LABELS,
@@ -40,6 +40,7 @@ from gongzhi.data.schemas import standard_schemas
 from gongzhi.errors import DomainError, Invalid, NotFound
 
 app = typer.Typer(no_args_is_help=True)
+app.add_typer(findings_cli.app, name="findings", help="Contradictions between departments.")
 console = Console()
 err = Console(stderr=True)
 
