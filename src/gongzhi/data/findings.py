@@ -380,7 +380,7 @@ def eligible_missing_from_list(
                 (head or registry[0]).region,
                 involved,
                 f"该户（{len(members)} 人）在{list_name}上，不在{LIST_NAMES[missing]}名单上 / "
-                f"the household ({len(members)} persons) is on {list_name} but not on the "
+                f"the household (members: {len(members)}) is on {list_name} but not on the "
                 f"{LIST_NAMES_EN[missing]} list",
             )
         )
