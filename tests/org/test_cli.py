@@ -83,3 +83,16 @@ def test_export_then_import_changes_nothing(cli_db: Session, tmp_path: Path) -> 
     result = runner.invoke(cli.app, ["import-responsibilities", str(out)])
     assert result.exit_code == 0, result.output
     assert "created 0, updated 0, deactivated 0, unchanged 71" in result.output
+
+
+def test_import_heads(cli_db: Session, tmp_path: Path) -> None:
+    from tests.org.fixtures import ENFORCEMENT, STAFF_USERNAME
+
+    heads = tmp_path / "heads.csv"
+    heads.write_text(f"部门编码,负责人\n{ENFORCEMENT},{STAFF_USERNAME}\n", encoding="utf-8")
+    result = runner.invoke(cli.app, ["import-heads", str(heads)])
+    assert result.exit_code == 0, result.output
+    assert "1 heads changed" in result.output
+    heads.write_text(f"code,head\n{ENFORCEMENT},nobody_here\n", encoding="utf-8")
+    result = runner.invoke(cli.app, ["import-heads", str(heads)])
+    assert result.exit_code == 1 and "nothing imported" in result.output

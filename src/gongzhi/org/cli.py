@@ -46,6 +46,22 @@ def import_responsibilities(
     )
 
 
+@app.command("import-heads")
+def import_heads(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV or XLSX file."),
+) -> None:
+    """Name department heads from FILE (columns code and head, the head's username; an empty
+    head names nobody). All rows valid or nothing changed."""
+    try:
+        with _unit_of_work() as db:
+            changed = services.import_department_heads(
+                db, file.read_bytes(), filename=file.name, actor=cli_actor("org")
+            )
+    except DomainError as exc:
+        raise _fail(exc) from None
+    console.print(f"[green]imported[/green] {file.name}: {len(changed)} heads changed")
+
+
 @app.command("export-responsibilities")
 def export_responsibilities(
     file: Path = typer.Argument(..., dir_okay=False, help="CSV file to write (UTF-8 with BOM)."),
