@@ -422,6 +422,11 @@ class _Story:
     assignments: list[_Assignment] = field(default_factory=list)
     feedback_clocks: list[_Clock] = field(default_factory=list)
     verifications: list[tuple[datetime, bool]] = field(default_factory=list)
+    # While merged into another case as its duplicate: the clocks that were running, with
+    # the working hours they had left and whether they were overdue, and the waiting flag
+    # (what ``duplicates.unmerge_case`` gives back).
+    merged: list[tuple[_Clock, float, bool]] | None = None
+    merged_waiting: bool = False
 
     def running(self) -> Iterator[_Clock]:
         for clock in (self.accept, self.feedback):
@@ -503,6 +508,27 @@ def _apply(story: _Story, verb: str, at: datetime, new: dict[str, Any], dl: _Dea
         story.rated_at = None
         story.feedback = _start(story, dl.due(ClockKind.FEEDBACK, story, at, None), at)
         story.feedback_clocks.append(story.feedback)
+    elif verb == "merge":
+        calendar = dl.calendar(story.region_code)
+        saved = []
+        for clock in story.running():
+            begin = clock.paused_at or at
+            left = max(0.0, calendar.working_hours_between(begin, clock.due))
+            saved.append((clock, left, begin > clock.due))
+        story.merged, story.merged_waiting = saved, story.waiting
+        _close(story, Outcome.DUPLICATE.value, at)
+    elif verb == "unmerge":
+        story.outcome = None
+        story.closed_at = None
+        story.waiting = story.merged_waiting
+        calendar = dl.calendar(story.region_code)
+        for clock, left, overdue in story.merged or []:
+            clock.stopped_at = None
+            # The time merged does not count against the handler (as unmerge_case does).
+            if not overdue and left:
+                clock.due = calendar.add_working_hours(at, left)
+            clock.paused_at = at if story.waiting else None
+        story.merged = None
     elif verb == "pause":
         story.waiting = True
         for clock in story.running():
