@@ -23,6 +23,7 @@ from gongzhi.data import findings_services as decisions
 from gongzhi.data import master_index as mi
 from gongzhi.data.findings import run_findings, significant
 from gongzhi.data.findings_models import Finding, FindingKind, FindingStatus
+from gongzhi.data.households import write_households
 from gongzhi.data.master_index_models import (
     KIND_ENTITY,
     KIND_PERSON,
@@ -228,6 +229,7 @@ class Hub:
                     )
                 )
         db.flush()
+        write_households(db, build)  # as the build writes them with the persons
         return build
 
     def run(self) -> list[Finding]:

@@ -328,33 +328,44 @@ def two_addresses(
     return out
 
 
+@dataclass
+class StoredHousehold:
+    """A household of the build as ``gongzhi.data.households`` derived and stored it."""
+
+    registry_code: str
+    number: str
+    region_code: str | None
+    head_entity_id: int | None
+    members: list[int]  # living members' entity ids
+
+
 def eligible_missing_from_list(
-    build: MasterIndexBuild, by_entity: dict[int, list[RowRef]]
+    build: MasterIndexBuild,
+    by_entity: dict[int, list[RowRef]],
+    stored: list[StoredHousehold],
 ) -> list[Candidate]:
     """A household on one benefits list and missing from the other.
 
-    The household comes from the household registry: the persons whose registry rows carry
-    the same household number (户号) are one household. A person with no registry row has no
-    known household and is left out (a list row the index could not link to the registry
-    would otherwise look like a household of its own on one list only), and so are persons
-    registered deceased (their contradiction is ``deceased_on_list``). Runs only when both
-    lists are in the build."""
+    The households are the master index's (``gongzhi.data.households``, stored with the
+    person build): the persons whose registry rows carry the same household number. Persons
+    with no registry row have no known household and persons registered deceased do not
+    count (their contradiction is ``deceased_on_list``). Runs only when both lists are in
+    the build."""
     roles = {r.role for rows in by_entity.values() for r in rows}
     if not all(role in roles for role in BENEFIT_LISTS):
         return []
+    household_of = {e: h for h in stored for e in h.members}
     households: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for entity_id, rows in by_entity.items():
-        if any(_deceased(r) for r in rows):
-            continue
-        registered = sorted(
-            (r for r in rows if r.role == REGISTRY and r.payload.get(HOUSEHOLD_FIELD)),
-            key=lambda r: r.link_id,
-        )
-        if registered:
-            first = registered[0]
-            households[(first.dataset.code, str(first.payload[HOUSEHOLD_FIELD]))].append(entity_id)
+    found: dict[tuple[str, str], StoredHousehold] = {}
+    for entity_id in by_entity:
+        household = household_of.get(entity_id)
+        if household is not None:
+            key = (household.registry_code, household.number)
+            households[key].append(entity_id)
+            found[key] = household
     out = []
     for key, members in households.items():
+        household = found[key]
         rows = [r for e in members for r in by_entity[e]]
         present = {
             role: [r for r in rows if r.role == role and _on_list(r)] for role in BENEFIT_LISTS
@@ -365,8 +376,7 @@ def eligible_missing_from_list(
         (listed,) = on
         (missing,) = [role for role in BENEFIT_LISTS if role != listed]
         registry = sorted((r for r in rows if r.role == REGISTRY), key=lambda r: r.link_id)
-        head = next((r for r in registry if r.payload.get(RELATION_FIELD) == HEAD), None)
-        subject = (head or registry[0]).entity_id
+        subject = household.head_entity_id or registry[0].entity_id
         identities = [f"{key[0]}:{HOUSEHOLD_FIELD}:{key[1]}", f"on:{listed}"]
         involved = sorted(present[listed] + registry, key=lambda r: r.link_id)
         list_name = present[listed][0].dataset.name
@@ -377,7 +387,7 @@ def eligible_missing_from_list(
                 KIND_PERSON,
                 build.id,
                 subject,
-                (head or registry[0]).region,
+                household.region_code,
                 involved,
                 f"该户（{len(members)} 人）在{list_name}上，不在{LIST_NAMES[missing]}名单上 / "
                 f"the household (members: {len(members)}) is on {list_name} but not on the "
@@ -385,6 +395,16 @@ def eligible_missing_from_list(
             )
         )
     return out
+
+
+def household_fingerprints(registry_code: str, number: str) -> list[str]:
+    """The fingerprints a finding about this household has (one per list it is on)."""
+    return [
+        fingerprint(
+            FindingKind.ELIGIBLE_MISSING, [f"{registry_code}:{HOUSEHOLD_FIELD}:{number}", f"on:{r}"]
+        )
+        for r in BENEFIT_LISTS
+    ]
 
 
 # -- the legal-entity rule ----------------------------------------------------------------
@@ -522,7 +542,13 @@ def candidates(db: Session) -> tuple[list[Candidate], list[str]]:
         if kind == KIND_PERSON:
             codes = {r.region for rs in by_entity.values() for r in rs if r.region}
             names = _region_names(db, codes)
-            found += eligible_missing_from_list(build, by_entity)
+            from gongzhi.data.households import stored_households
+
+            stored = [
+                StoredHousehold(code, h.household_number, h.region_code, h.head_entity_id, members)
+                for h, code, members in stored_households(db, build)
+            ]
+            found += eligible_missing_from_list(build, by_entity, stored)
             found += deceased_on_list(build, by_entity)
             found += two_addresses(build, by_entity, names)
         else:

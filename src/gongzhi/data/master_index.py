@@ -1,5 +1,6 @@
 """The master index: one entity per person or legal entity found across the current versions
-of the department datasets, built by the linkage engine (``gongzhi.linkage``).
+of the department datasets, built by the linkage engine (``gongzhi.linkage``), and the
+persons' households (``gongzhi.data.households``).
 
 ``build_master_index`` reads the latest version of each dataset, opens the sealed personal
 fields through the crypto provider, maps the fields to the linkage's input contract by their
@@ -25,6 +26,8 @@ from gongzhi.data.master_index_models import (
     KIND_ENTITY,
     KIND_PERSON,
     MasterEntity,
+    MasterHousehold,
+    MasterHouseholdMember,
     MasterIndexBuild,
     MasterLink,
     MasterPair,
@@ -48,6 +51,7 @@ class BuildResult:
     build_id: int
     cluster_of: dict[str, str] = field(default_factory=dict)  # record key → cluster id
     warnings: list[str] = field(default_factory=list)
+    households: int = 0
 
 
 def dataset_kind(dataset: Dataset) -> str | None:
@@ -257,6 +261,10 @@ def build_master_index(
         connection.execute(insert(MasterPair), pair_rows[start : start + 5000])
     build.entity_count = len(entity_rows)
     build.pair_count = len(pair_rows)
+    # The persons' households, from the registry rows just linked (docs/data.md).
+    from gongzhi.data.households import write_households
+
+    households = write_households(db, build)
     record(
         db,
         actor=actor,
@@ -269,6 +277,7 @@ def build_master_index(
             "records": build.record_count,
             "entities": build.entity_count,
             "pairs": build.pair_count,
+            "households": households,
             "threshold": threshold,
             "model": "given" if model is not None else "trained",
             "prior": trained.get("probability_two_random_records_match"),
@@ -287,6 +296,7 @@ def build_master_index(
         build.id,
         cluster_of,
         run.warnings,
+        households,
     )
 
 
@@ -305,6 +315,11 @@ def _insert_returning_ids(db: Session, model: Any, rows: list[dict[str, Any]]) -
 
 def _delete_build(db: Session, build_id: int) -> None:
     entity_ids = select(MasterEntity.id).where(MasterEntity.build_id == build_id)
+    household_ids = select(MasterHousehold.id).where(MasterHousehold.build_id == build_id)
+    db.execute(
+        delete(MasterHouseholdMember).where(MasterHouseholdMember.household_id.in_(household_ids))
+    )
+    db.execute(delete(MasterHousehold).where(MasterHousehold.build_id == build_id))
     db.execute(delete(MasterPair).where(MasterPair.build_id == build_id))
     db.execute(delete(MasterLink).where(MasterLink.entity_id.in_(entity_ids)))
     db.execute(delete(MasterEntity).where(MasterEntity.build_id == build_id))

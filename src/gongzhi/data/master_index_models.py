@@ -1,5 +1,5 @@
-"""Tables of the master index: the persons and legal entities found by linking the current
-versions of the department datasets (docs/data.md, "Master index").
+"""Tables of the master index: the persons, their households and the legal entities found by
+linking the current versions of the department datasets (docs/data.md, "Master index").
 
 One *build* per kind (person / entity) is current; a rebuild deletes the previous build of
 its kind and writes the new one in the same transaction, so readers see either the old
@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Integer, String
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gongzhi.db import Base, BigIntPK, UTCDateTime, utcnow
@@ -95,3 +95,54 @@ class MasterPair(Base):
     match_probability: Mapped[float] = mapped_column(Float)
     # {"<comparison>": [gamma, match weight]}
     levels: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class MasterHousehold(Base):
+    """One household of the person build: the persons whose household-registry rows carry
+    the same household number (户号) in the same registry dataset (docs/data.md, "Master
+    index"). Written with the persons, in the build's transaction; replaced with it.
+
+    A person belongs to one household: that of their first registry row in the build (by
+    link). The household's lists and member count are those of its living members; a
+    member registered deceased stays a member (shown as such) but counts for neither, as
+    the registry cancels a deceased person's registration (their listing is the "deceased
+    on a list" finding)."""
+
+    __tablename__ = "data_master_household"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    build_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("data_master_build.id"), index=True
+    )
+    # The household registry the number belongs to (numbers are unique per registry only).
+    dataset_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("data_dataset.id"))
+    # 户号: an internal (unsealed) field of the shipped registry schema.
+    household_number: Mapped[str] = mapped_column(String(60))
+    # The head's region (the registry row's, village or township), else the first member's.
+    region_code: Mapped[str | None] = mapped_column(String(15), index=True)
+    # The living member registered as the head (与户主关系 = 户主), if any.
+    head_entity_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("data_master_entity.id")
+    )
+    member_count: Mapped[int] = mapped_column(Integer)  # living members
+    deceased_count: Mapped[int] = mapped_column(Integer)
+    # On the low-income (低保, support not stopped) and poverty-monitoring (防返贫) lists,
+    # through a row linked to a living member.
+    on_low_income: Mapped[bool] = mapped_column(Boolean)
+    on_poverty: Mapped[bool] = mapped_column(Boolean)
+
+
+class MasterHouseholdMember(Base):
+    """A person entity → its household, through the registry row that places it there."""
+
+    __tablename__ = "data_master_household_member"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    household_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("data_master_household.id"), index=True
+    )
+    entity_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("data_master_entity.id"), unique=True
+    )
+    link_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("data_master_link.id"))
+    deceased: Mapped[bool] = mapped_column(Boolean)

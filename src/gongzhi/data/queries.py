@@ -19,7 +19,12 @@ from sqlalchemy.orm import Session, joinedload
 
 from gongzhi.crypto import CryptoProvider
 from gongzhi.data.importing import sealed_associated_data
-from gongzhi.data.master_index_models import MasterEntity, MasterLink
+from gongzhi.data.master_index_models import (
+    MasterEntity,
+    MasterHousehold,
+    MasterHouseholdMember,
+    MasterLink,
+)
 from gongzhi.data.models import (
     Dataset,
     DatasetRow,
@@ -396,3 +401,91 @@ def access_master_entity(db: Session, principal: Principal, entity_id: int) -> M
     if entity is None:
         raise NotFound("没有这个主索引实体 / no such entity", code="not_found")
     return entity
+
+
+# -- the master index's households --------------------------------------------------------
+
+
+def _household_scope(principal: Principal) -> Any:
+    """Households in a region the principal may read the master index in: the household's
+    region (its head's registry row), else its registry's provider department's."""
+    from sqlalchemy import false, or_
+
+    regions = principal.regions_for(Permission.DATA_MASTER_INDEX_READ)
+    if not regions:
+        return false()
+    place = func.coalesce(MasterHousehold.region_code, Department.region_code)
+    return or_(*(place.between(*subtree_bounds(region)) for region in regions))
+
+
+def _scoped_households() -> Any:
+    return (
+        select(MasterHousehold)
+        .join(Dataset, Dataset.id == MasterHousehold.dataset_id)
+        .join(Department, Department.id == Dataset.department_id)
+    )
+
+
+@dataclass
+class MasterHouseholdPage:
+    total: int
+    households: list[MasterHousehold]
+    one_list_only: int  # of those the principal may see
+
+
+def list_master_households(
+    db: Session,
+    principal: Principal,
+    *,
+    one_list_only: bool = False,
+    limit: int = 50,
+    offset: int = 0,
+) -> MasterHouseholdPage:
+    """The current person build's households within the principal's region scope, in the
+    order they were derived; ``one_list_only``: those on exactly one benefits list."""
+    only_one = MasterHousehold.on_low_income != MasterHousehold.on_poverty
+    scoped = _household_scope(principal)
+    where = (scoped, only_one) if one_list_only else (scoped,)
+
+    def count(*clauses: Any) -> int:
+        query = _scoped_households().where(*clauses).with_only_columns(func.count())
+        return db.scalar(query) or 0
+
+    households = db.scalars(
+        _scoped_households().where(*where).order_by(MasterHousehold.id).limit(limit).offset(offset)
+    ).all()
+    return MasterHouseholdPage(count(*where), list(households), count(scoped, only_one))
+
+
+def access_master_household(
+    db: Session, principal: Principal, household_id: int
+) -> MasterHousehold:
+    """One household of the master index in the principal's region scope; NotFound
+    otherwise (as for an id that does not exist)."""
+    household = db.scalar(
+        _scoped_households().where(MasterHousehold.id == household_id, _household_scope(principal))
+    )
+    if household is None:
+        raise NotFound("没有这户 / no such household", code="not_found")
+    return household
+
+
+def household_members(db: Session, household: MasterHousehold) -> list[MasterHouseholdMember]:
+    return list(
+        db.scalars(
+            select(MasterHouseholdMember)
+            .where(MasterHouseholdMember.household_id == household.id)
+            .order_by(MasterHouseholdMember.id)
+        )
+    )
+
+
+def household_of_entity(
+    db: Session, principal: Principal, entity: MasterEntity
+) -> MasterHousehold | None:
+    """The person's household, if it is in the principal's region scope."""
+    return db.scalar(
+        _scoped_households()
+        .join(MasterHouseholdMember, MasterHouseholdMember.household_id == MasterHousehold.id)
+        .where(MasterHouseholdMember.entity_id == entity.id, _household_scope(principal))
+    )
