@@ -16,8 +16,8 @@ demo: setup ## Set everything up, build the demo county and serve it at http://1
 	$(BIN)/gongzhi demo
 	$(BIN)/gongzhi serve --port $(PORT)
 
-test: setup test-setup ## Set up what the tests need and run the whole suite
-	$(BIN)/pytest
+test: setup test-setup ## Set up what the tests need and run the whole suite, then scan what it left for plaintext ID and mobile numbers
+	$(BIN)/pytest --plaintext-scan
 
 lint: setup ## ruff and mypy
 	$(BIN)/ruff check .

@@ -19,7 +19,7 @@ from gongzhi.config import Settings
 from gongzhi.db import make_engine
 from gongzhi.migrations.runner import upgrade
 
-pytest_plugins = ["tests.fixtures"]
+pytest_plugins = ["tests.fixtures", "tests.security.plaintext_scan"]
 
 
 def _database_url(tmp_dir: Path, worker: str) -> str:
