@@ -556,6 +556,11 @@ row(
     "/data/master-index/entities/{master_entity}",
     ok={"data_officer"},
 )
+row(
+    "GET /data/master-index/households/{household_id}",
+    "/data/master-index/households/{master_household}",
+    ok={"data_officer"},
+)
 # Findings read the master index's rows: the data authority only (a finding 0 exists nowhere).
 row("GET /data/findings", ok={"data_officer"})
 row("GET /data/findings/{finding_id}", "/data/findings/0", hide={"data_officer"})

@@ -297,7 +297,7 @@ def build_world(db: Session, settings: Settings, tmp_path: Path) -> World:
     db.flush()
     ids["dataset"] = dataset.code
     ids["job"] = db.scalar(select(func.max(ImportJob.id)).where(ImportJob.dataset_id == dataset.id))
-    ids["master_entity"] = _master_entity(db, dataset)
+    ids["master_entity"], ids["master_household"] = _master_entity(db, dataset)
 
     # Agriculture asks civil affairs for it; the data authority approves; civil affairs grants.
     requester = _principal(db, "matrix_steward_ny")
@@ -395,10 +395,16 @@ def build_world(db: Session, settings: Settings, tmp_path: Path) -> World:
     return World(ids)
 
 
-def _master_entity(db: Session, dataset: Any) -> int:
-    """A master-index entity of one row of ``dataset`` (civil affairs, county level): the
-    pages' scope and masking need a stored index, not a linkage run."""
-    from gongzhi.data.master_index_models import MasterEntity, MasterIndexBuild, MasterLink
+def _master_entity(db: Session, dataset: Any) -> tuple[int, int]:
+    """A master-index entity of one row of ``dataset`` (civil affairs, county level) and its
+    household: the pages' scope and masking need a stored index, not a linkage run."""
+    from gongzhi.data.master_index_models import (
+        MasterEntity,
+        MasterHousehold,
+        MasterHouseholdMember,
+        MasterIndexBuild,
+        MasterLink,
+    )
     from gongzhi.data.models import DatasetRow, DatasetVersion
 
     version = db.scalars(
@@ -424,17 +430,35 @@ def _master_entity(db: Session, dataset: Any) -> int:
     entity = MasterEntity(build_id=build.id, kind="person", record_count=1, dataset_count=1)
     db.add(entity)
     db.flush()
+    link = MasterLink(
+        entity_id=entity.id,
+        dataset_id=dataset.id,
+        version_id=version.id,
+        row_id=row.id,
+        record_key=f"{dataset.code}:{row.row_number}",
+    )
+    db.add(link)
+    db.flush()
+    household = MasterHousehold(
+        build_id=build.id,
+        dataset_id=dataset.id,
+        household_number="H0000001",
+        region_code=None,  # the civil-affairs bureau's region (county)
+        head_entity_id=entity.id,
+        member_count=1,
+        deceased_count=0,
+        on_low_income=False,
+        on_poverty=False,
+    )
+    db.add(household)
+    db.flush()
     db.add(
-        MasterLink(
-            entity_id=entity.id,
-            dataset_id=dataset.id,
-            version_id=version.id,
-            row_id=row.id,
-            record_key=f"{dataset.code}:{row.row_number}",
+        MasterHouseholdMember(
+            household_id=household.id, entity_id=entity.id, link_id=link.id, deceased=False
         )
     )
     db.flush()
-    return entity.id
+    return entity.id, household.id
 
 
 def _first_matter(db: Session) -> str:
