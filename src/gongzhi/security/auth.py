@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from fastapi import Request
 from sqlalchemy import bindparam, select, update
@@ -189,8 +190,9 @@ def authenticate_token(db: Session, value: str) -> Principal | None:
     rows = db.connection().execute(_TOKEN_CHECK, {"token_hash": token_hash(value)}).all()
     if not rows:
         return None
-    (token_id, revoked_at, expires_at, last_used_at, created_at) = rows[0][:5]
-    (account_id, username, display_name, kind, locale, active, totp_confirmed_at) = rows[0][5:12]
+    head: tuple[Any, ...] = tuple(rows[0])
+    token_id, revoked_at, expires_at, last_used_at, created_at = head[:5]
+    account_id, username, display_name, kind, locale, active, totp_confirmed_at = head[5:12]
     now = clock.now()
     if revoked_at is not None:
         return None
