@@ -7,6 +7,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from gongzhi.audit.models import AuditEvent
+from gongzhi.audit.services import log_hasher
 from gongzhi.cases import services
 from gongzhi.cases.models import Case, CaseClock, CaseEvent, CaseStatus
 from tests.cases.helpers import (
@@ -80,3 +82,55 @@ def test_a_released_savepoint_keeps_the_intake(db: Session) -> None:
     assert case in db
     citizen = principal(db, "citizen")
     assert citizen.account_id is not None
+
+
+def test_each_drafted_row_has_its_own_id(db: Session) -> None:
+    """Several rows of a table go in one statement: each object must get its own row's id
+    (on SQLite from the order of the ids, on PostgreSQL from SQLAlchemy's sentinel)."""
+    case = submit(db, address_text=YUHUA_ADDRESS, matter_code="XC-002")
+    in_memory = {c.id: (c.kind, c.stopped_at) for c in case.clocks}
+    timeline = {e.id: e.kind for e in case.events}
+    db.expire_all()
+    stored = {
+        row.id: (row.kind, row.stopped_at)
+        for row in db.execute(
+            select(CaseClock.id, CaseClock.kind, CaseClock.stopped_at).where(
+                CaseClock.case_id == case.id
+            )
+        )
+    }
+    assert len(in_memory) == 3 and stored == in_memory
+    assert timeline == dict(
+        db.execute(select(CaseEvent.id, CaseEvent.kind).where(CaseEvent.case_id == case.id)).all()
+    )
+
+
+def test_the_intake_audit_event_is_written_with_the_case(db: Session) -> None:
+    case = submit(db, address_text=YUHUA_ADDRESS, matter_code="XC-002")
+    event = db.scalars(
+        select(AuditEvent).where(
+            AuditEvent.object_type == "service_case", AuditEvent.object_id == case.number
+        )
+    ).one()
+    assert event.action == "cases.case.submit" and event.new is not None
+    assert event.new["status"] == case.status and event.new["number"] == case.number
+    # The leaf hash is the hash of the stored canonical bytes, as for any other event.
+    assert event.canonical is not None
+    assert event.leaf_hash == log_hasher().hash_leaf(event.canonical.encode("utf-8"))
+    db.expire_all()
+    assert db.get(AuditEvent, event.id) is not None
+
+
+def test_a_rolled_back_intake_forgets_its_audit_event(db: Session) -> None:
+    savepoint = db.begin_nested()
+    lost = submit(db, address_text=YUHUA_ADDRESS, matter_code="XC-002")
+    savepoint.rollback()
+    assert not [obj for obj in db if isinstance(obj, AuditEvent) and obj.object_id == lost.number]
+    assert (
+        db.scalar(
+            select(func.count()).where(
+                AuditEvent.object_type == "service_case", AuditEvent.object_id == lost.number
+            )
+        )
+        == 0
+    )

@@ -15,11 +15,12 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, event, insert, or_, select, update
+from sqlalchemy import bindparam, event, func, insert, null, or_, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, make_transient_to_detached
 
+from gongzhi.audit.models import AuditEvent
 from gongzhi.audit.services import Actor, record
 from gongzhi.cases import clocks
 from gongzhi.cases.models import (
@@ -482,22 +483,27 @@ def submit_case(
         )
     else:
         case.triage_reason = reason
-    case = _write_draft(db, case)
+    # The audit event (it names the case by its number, not its id) is written with the
+    # case, in the same way, rather than by a flush of the unit of work of its own.
+    event = record(
+        db,
+        actor=actor,
+        action="cases.case.submit",
+        object_type="service_case",
+        object_id=case.number,
+        old=None,
+        new={**case.snapshot(), "channel": case.channel, "anonymous": case.anonymous},
+        region_code=case.region_code,
+    )
+    db.expunge(event)
+    case = _write_draft(db, case, event)
     if any((contact_name, contact_phone, contact_email)):
         case.contact = CaseContact(
             name=(contact_name or "").strip() or None,
             phone=(contact_phone or "").strip() or None,
             email=(contact_email or "").strip() or None,
         )
-    _audit(
-        db,
-        case,
-        actor,
-        "submit",
-        None,
-        {**case.snapshot(), "channel": case.channel, "anonymous": case.anonymous},
-    )
-    db.flush()
+        db.flush()
     return case
 
 
@@ -522,46 +528,150 @@ def _insert_values(obj: Any) -> dict[str, Any]:
 
 
 _INSERT_CASE = insert(Case).returning(Case.id)
+_INSERT_AUDIT = insert(AuditEvent).returning(AuditEvent.id)
+_CHILDREN: tuple[Any, ...] = (CaseClock, CaseEvent, CaseAssignment)
+# A statement's rows come back with their ids in the order the rows were given: SQLAlchemy
+# guarantees it on PostgreSQL with the id sequence as sentinel, in one statement. SQLite has
+# no such sentinel, and SQLAlchemy would insert the rows one statement each; there the rows
+# of one INSERT are given their rowids in the order of its VALUES (the write lock is held,
+# each new rowid is one above the largest), so the ids, sorted, are in the rows' order.
 _INSERT_CHILDREN = {
-    model: insert(model).returning(model.id, sort_by_parameter_order=True)
-    for model in (CaseClock, CaseEvent, CaseAssignment)
+    model: insert(model).returning(model.id, sort_by_parameter_order=True) for model in _CHILDREN
 }
+_INSERT_CHILDREN_SQLITE = {model: insert(model).returning(model.id) for model in _CHILDREN}
 # Objects written by _write_draft, per transaction of the session (see below).
 _WRITTEN_KEY = "cases.written_drafts"
 
 
-def _write_draft(db: Session, case: Case) -> Case:
+def _write_draft(db: Session, case: Case, audit_event: AuditEvent) -> Case:
     """Write a case drafted in memory with one INSERT per table (a statement's rows at
-    once) and make it and its clocks, timeline and assignments the session's persistent
-    objects as they are. For a handful of new objects the unit of work's bookkeeping (change
-    tracking, dependency sorting, one flush step per object kind) costs more than the
-    statements; these rows need none of it."""
+    once), and the audit event of its intake, and make them and the case's clocks,
+    timeline and assignments the session's persistent objects as they are. For a handful of
+    new objects the unit of work's bookkeeping (change tracking, dependency sorting, one
+    flush step per object kind) costs more than the statements; these rows need none of
+    it."""
     conn = db.connection()
-    case.id = conn.execute(_INSERT_CASE, _insert_values(case)).scalar_one()
     case.contact = None
-    written: list[Any] = [case]
     children: list[tuple[type[CaseClock | CaseEvent | CaseAssignment], Sequence[Any]]] = [
         (CaseClock, case.clocks),
         (CaseEvent, case.events),
         (CaseAssignment, case.assignments),
     ]
-    for model, drafts in children:
-        if not drafts:
-            continue
-        rows = []
+    if conn.dialect.name == "postgresql" and all(
+        len({_draft_key(d) for d in drafts}) == len(drafts) for _model, drafts in children
+    ):
+        _write_draft_in_one_statement(conn, case, children, audit_event)
+    else:
+        sqlite = conn.dialect.name == "sqlite"
+        case.id = conn.execute(_INSERT_CASE, _insert_values(case)).scalar_one()
+        for model, drafts in children:
+            if not drafts:
+                continue
+            rows = []
+            for draft in drafts:
+                draft.case_id = case.id
+                rows.append(_insert_values(draft))
+            if sqlite:
+                ids = sorted(conn.execute(_INSERT_CHILDREN_SQLITE[model], rows).scalars())
+            else:
+                ids = list(conn.execute(_INSERT_CHILDREN[model], rows).scalars())
+            for draft, row_id in zip(drafts, ids, strict=True):
+                draft.id = row_id
+        audit_event.id = conn.execute(_INSERT_AUDIT, _insert_values(audit_event)).scalar_one()
+    written: list[Any] = [case]
+    for _model, drafts in children:
         for draft in drafts:
-            draft.case_id = case.id
-            rows.append(_insert_values(draft))
-        ids = conn.execute(_INSERT_CHILDREN[model], rows).scalars()
-        for draft, row_id in zip(drafts, ids, strict=True):
-            draft.id = row_id
             make_transient_to_detached(draft)
         written.extend(drafts)
+    make_transient_to_detached(audit_event)
     make_transient_to_detached(case)
     db.add(case)
+    db.add(audit_event)
+    written.append(audit_event)
     transaction = db.get_nested_transaction() or db.get_transaction()
     db.info.setdefault(_WRITTEN_KEY, []).append((transaction, written))
     return case
+
+
+def _draft_key(draft: CaseClock | CaseEvent | CaseAssignment) -> tuple[Any, ...]:
+    """What tells a case's new rows of one table apart (a clock's or an event's kind, an
+    assignment's department and role), as PostgreSQL's RETURNING gives them back."""
+    if isinstance(draft, CaseAssignment):
+        return (draft.department_id, draft.role)
+    return (draft.kind,)
+
+
+# PostgreSQL: the case, its rows and the audit event in one statement, a data-modifying CTE
+# per table (the children take the case's id from the first), one per shape (how many
+# clocks, events and assignments), built once. The rows' ids come back as JSON, each with
+# its key (_draft_key).
+_DRAFT_STATEMENTS: dict[tuple[int, ...], Any] = {}
+
+
+def _draft_columns(model: type[Any]) -> list[tuple[str, Any]]:
+    return [(a.key, a.columns[0]) for a in sa_inspect(model).column_attrs if a.key != "id"]
+
+
+def _draft_statement(shape: tuple[int, ...]) -> Any:
+    statement = _DRAFT_STATEMENTS.get(shape)
+    if statement is not None:
+        return statement
+    new_case = (
+        insert(Case)
+        .values({c: bindparam(f"case_{k}", type_=c.type) for k, c in _draft_columns(Case)})
+        .returning(Case.id)
+        .cte("new_case")
+    )
+    case_id = select(new_case.c.id).scalar_subquery()
+    answer: list[Any] = [case_id]
+    for model, count in zip(_CHILDREN, shape, strict=True):
+        if not count:
+            answer.append(null())
+            continue
+        name = model.__tablename__
+        rows = [
+            {
+                c: case_id if k == "case_id" else bindparam(f"{name}_{i}_{k}", type_=c.type)
+                for k, c in _draft_columns(model)
+            }
+            for i in range(count)
+        ]
+        keys = [model.department_id, model.role] if model is CaseAssignment else [model.kind]
+        written = insert(model).values(rows).returning(model.id, *keys).cte(f"new_{name}")
+        answer.append(select(func.json_agg(func.json_build_array(*written.c))).scalar_subquery())
+    audit = (
+        insert(AuditEvent)
+        .values({c: bindparam(f"audit_{k}", type_=c.type) for k, c in _draft_columns(AuditEvent)})
+        .returning(AuditEvent.id)
+        .cte("new_audit_event")
+    )
+    answer.append(select(audit.c.id).scalar_subquery())
+    statement = _DRAFT_STATEMENTS[shape] = select(*answer)
+    return statement
+
+
+def _write_draft_in_one_statement(
+    conn: Any,
+    case: Case,
+    children: list[tuple[type[CaseClock | CaseEvent | CaseAssignment], Sequence[Any]]],
+    audit_event: AuditEvent,
+) -> None:
+    params = {f"case_{k}": v for k, v in _insert_values(case).items()}
+    for model, drafts in children:
+        for i, draft in enumerate(drafts):
+            for k, v in _insert_values(draft).items():
+                if k != "case_id":
+                    params[f"{model.__tablename__}_{i}_{k}"] = v
+    params.update({f"audit_{k}": v for k, v in _insert_values(audit_event).items()})
+    statement = _draft_statement(tuple(len(drafts) for _model, drafts in children))
+    case_id, *ids_by_table, audit_id = conn.execute(statement, params).one()
+    case.id = case_id
+    for (_model, drafts), ids in zip(children, ids_by_table, strict=True):
+        by_key = {tuple(row[1:]): row[0] for row in ids or ()}
+        for draft in drafts:
+            draft.case_id = case_id
+            draft.id = by_key[_draft_key(draft)]
+    audit_event.id = audit_id
 
 
 @event.listens_for(Session, "after_soft_rollback")
