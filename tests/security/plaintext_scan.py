@@ -44,6 +44,7 @@ ALLOWED: dict[bytes, str] = {}
 MAX_REPORTED = 50
 
 _handler_key = pytest.StashKey[logging.Handler]()
+_report_key = pytest.StashKey[tuple[bool, list[str]]]()
 
 
 @dataclass(frozen=True)
@@ -224,26 +225,31 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             detail = getattr(exc, "stderr", b"") or b""
             problems.append(f"{exc} {detail.decode(errors='replace')}".strip())
     findings, size = scan_files(root)
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-
-    def say(line: str, **markup: bool) -> None:
-        if reporter is not None:
-            reporter.ensure_newline()
-            reporter.write_line(line, **markup)
-
     files = len(list(scanned_files(root)))
+    lines: list[str] = []
     if not findings and not problems:
-        say(
-            f"plaintext scan: {files} database, dump and log files ({size / 1e6:.1f} MB) "
-            f"under {root}: no ID or mobile number",
-            green=True,
+        lines.append(
+            f"{files} database, dump and log files ({size / 1e6:.1f} MB) under {root}: "
+            "no ID or mobile number"
         )
+        config.stash[_report_key] = (True, lines)
         return
-    say(f"plaintext scan: FAILED ({len(findings)} finding(s) under {root})", red=True, bold=True)
-    for problem in problems:
-        say(f"  {problem}", red=True)
-    for finding in findings[:MAX_REPORTED]:
-        say(f"  {finding}", red=True)
+    lines.append(f"FAILED: {len(findings)} finding(s) under {root}")
+    lines += [f"  {problem}" for problem in problems]
+    lines += [f"  {finding}" for finding in findings[:MAX_REPORTED]]
     if len(findings) > MAX_REPORTED:
-        say(f"  … and {len(findings) - MAX_REPORTED} more", red=True)
+        lines.append(f"  … and {len(findings) - MAX_REPORTED} more")
+    config.stash[_report_key] = (False, lines)
     session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Printed after the run's summary of failures (the terminal reporter calls this after
+    every ``pytest_sessionfinish``, the scan's included)."""
+    report = terminalreporter.config.stash.get(_report_key, None)
+    if report is None:
+        return
+    clean, lines = report
+    terminalreporter.section("plaintext scan", green=clean, red=not clean, bold=not clean)
+    for line in lines:
+        terminalreporter.write_line(line, green=clean, red=not clean)
