@@ -54,7 +54,7 @@ def hub(db: Session, settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 
 def _households(db: Session) -> dict[tuple[str, str], MasterHousehold]:
-    codes = dict(db.execute(select(Dataset.id, Dataset.code)).all())
+    codes: dict[int, str] = dict(db.execute(select(Dataset.id, Dataset.code)).all())
     return {
         (codes[h.dataset_id], h.household_number): h for h in db.scalars(select(MasterHousehold))
     }
@@ -243,7 +243,7 @@ def test_the_build_writes_households_with_the_persons(
     assert sum(h.member_count + h.deceased_count for h in households) == len(members)
     # The findings rule reads them: one finding per household on exactly one list.
     one_list = [h for h in households if h.on_low_income != h.on_poverty]
-    codes = dict(db.execute(select(Dataset.id, Dataset.code)).all())
+    codes: dict[int, str] = dict(db.execute(select(Dataset.id, Dataset.code)).all())
     expected = {
         fp
         for h in one_list
