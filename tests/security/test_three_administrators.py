@@ -1,7 +1,8 @@
 """三员分立: the system, security and audit administrators read no case by virtue of their
-role. The system administrator manages accounts and configuration; the security administrator
-opens an anonymous reporter's contact on a legal order and sees nothing else of the case; the
-audit administrator reads the audit log, which holds no contact value and no description."""
+role, and an administrator role is its account's only role. The system administrator manages
+accounts and configuration; the security administrator opens an anonymous reporter's contact
+on a legal order and sees nothing else of the case; the audit administrator reads the audit
+log, which holds no contact value and no description."""
 
 from __future__ import annotations
 
@@ -12,8 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gongzhi.audit.models import AuditEvent
+from gongzhi.audit.services import SystemActor
 from gongzhi.cases.models import CaseContact
-from gongzhi.security.permissions import ADMIN_ROLES, ROLE_PERMISSIONS, Permission
+from gongzhi.errors import Conflict
+from gongzhi.security.models import Account
+from gongzhi.security.permissions import ADMIN_ROLES, ROLE_PERMISSIONS, Permission, Role
+from gongzhi.security.principal import Principal
+from gongzhi.security.services import create_account, grant_role
 from tests.cases.helpers import no_classifier  # noqa: F401
 from tests.privacy.helpers import As, make_case, signed_in  # noqa: F401
 
@@ -23,6 +29,8 @@ ADMINS = ("system_admin", "security_admin", "audit_admin")
 PHONE, NAME, EMAIL = "13812341999", "欧阳秀英", "ouyang.xy@example.com"
 DESCRIPTION = "玉华村村口的路灯坏了三盏，晚上很黑"
 ORDER = "安公（刑）调证字〔2026〕7号"
+COUNTY = "330523000000"
+ACTOR = SystemActor("test:separation")
 
 
 def _case(db: Session, *, anonymous: bool = False) -> str:
@@ -141,3 +149,50 @@ def test_the_audit_administrator_reads_the_log_but_no_contact_or_description(
         assert detail.status_code == 200
         _holds_nothing_of_the_case(detail.content)
     assert auditor.get(f"/cases/{number}").status_code == 403
+
+
+def _staff(db: Session, username: str) -> Account:
+    return create_account(
+        db,
+        username=username,
+        display_name="三员测试",
+        kind="staff",
+        password="Bamboo-Sea-77",
+        actor=ACTOR,
+    )
+
+
+def test_an_administrator_role_is_the_accounts_only_role(db: Session) -> None:
+    leader = _staff(db, "sep.leader")
+    grant_role(db, leader, role=Role.LEADER, region_code=COUNTY, actor=ACTOR)
+    admin = _staff(db, "sep.admin")
+    grant_role(db, admin, role=Role.AUDIT_ADMIN, region_code=COUNTY, actor=ACTOR)
+    db.flush()
+    refused = (
+        (leader, Role.SYSTEM_ADMIN),  # a business role and an administrator's
+        (admin, Role.DISPATCHER),  # an administrator who would also read cases
+        (admin, Role.SECURITY_ADMIN),  # two administrators' powers in one person
+    )
+    for account, role in refused:
+        with pytest.raises(Conflict) as err:
+            grant_role(db, account, role=role, region_code=COUNTY, actor=ACTOR)
+        assert err.value.code == "separation_of_duties"
+    assert {g.role for g in leader.grants} == {"leader"}
+    assert {g.role for g in admin.grants} == {"audit_admin"}
+    # The same role over another region, and business roles together, remain possible.
+    grant_role(db, admin, role=Role.AUDIT_ADMIN, region_code="330523103000", actor=ACTOR)
+    grant_role(db, leader, role=Role.DISPATCHER, region_code=COUNTY, actor=ACTOR)
+
+
+def test_no_one_grants_a_role_to_their_own_account(db: Session) -> None:
+    officer = db.scalar(select(Account).where(Account.username == "security_admin"))
+    assert officer is not None
+    with pytest.raises(Conflict) as err:
+        grant_role(
+            db,
+            officer,
+            role=Role.SECURITY_ADMIN,
+            region_code="330523103000",
+            actor=Principal(officer.id, officer.username, officer.display_name, "staff"),
+        )
+    assert err.value.code == "separation_of_duties"

@@ -136,6 +136,24 @@ def _validate_role_scope(role: Role, region_code: str) -> None:
         )
 
 
+def _check_separation(account: Account, role: Role, actor: Actor) -> None:
+    """三员分立: an administrator role is the account's only role (two administrators'
+    powers, or an administrator's and a business role's, are never one person's), and no
+    one grants a role to their own account."""
+    if actor.audit_id is not None and actor.audit_id == account.id:
+        raise Conflict(
+            "不能给自己的账号授予角色 / you cannot grant a role to your own account",
+            code="separation_of_duties",
+        )
+    held = {Role(g.role) for g in account.grants} - {role}
+    if held and (role in ADMIN_ROLES or held & ADMIN_ROLES):
+        raise Conflict(
+            "系统管理员、安全管理员、审计管理员不能与其他角色兼任 / an administrator role "
+            "cannot be held together with any other role (separation of duties)",
+            code="separation_of_duties",
+        )
+
+
 def grant_role(
     db: Session, account: Account, *, role: Role | str, region_code: str, actor: Actor
 ) -> RoleGrant:
@@ -145,6 +163,7 @@ def grant_role(
         raise Invalid("公众角色只能授予公众账号 / citizen role is for citizen accounts")
     if role != Role.CITIZEN and account.kind != "staff":
         raise Invalid("工作人员角色只能授予工作人员账号 / staff roles are for staff accounts")
+    _check_separation(account, role, actor)
     existing = db.scalar(
         select(RoleGrant).where(
             RoleGrant.account_id == account.id,
