@@ -15,6 +15,8 @@ from gongzhi.data import master_index as mi
 from gongzhi.data.master_index_demo import seed_linkage_datasets
 from gongzhi.data.master_index_models import (
     MasterEntity,
+    MasterHousehold,
+    MasterHouseholdMember,
     MasterIndexBuild,
     MasterLink,
     MasterPair,
@@ -129,7 +131,9 @@ def test_no_plaintext_id_numbers_in_the_index_tables(db: Session, linkage_hub) -
         values = row_values(provider, row.version_id, row)
         ids |= {str(v) for k, v in values.items() if "身份" in k and v}
     assert len(ids) > 100
-    for model in (MasterIndexBuild, MasterEntity, MasterLink, MasterPair):
+    tables = (MasterIndexBuild, MasterEntity, MasterLink, MasterPair)
+    assert db.scalar(select(func.count()).select_from(MasterHousehold))
+    for model in (*tables, MasterHousehold, MasterHouseholdMember):
         for row in db.execute(select(model.__table__)).all():
             text = json.dumps([str(v) for v in row], ensure_ascii=False)
             found = [i for i in ids if i in text]
