@@ -84,13 +84,7 @@ def test_the_planted_contradictions_are_on_the_findings_page(demo) -> None:  # t
     engine.dispose()
     assert officer is not None
     with TestClient(create_app(settings)) as client:
-        form = client.get("/login").text
-        token = form.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-        client.post(
-            "/login",
-            data={"username": officer, "password": DEMO_PASSWORD, "csrf_token": token},
-            follow_redirects=False,
-        )
+        _sign_in(client, officer)
         listing = client.get("/data/findings?status=")
         assert listing.status_code == 200
         pages = [listing.text]
@@ -129,16 +123,20 @@ def test_the_demo_builds_households_with_the_persons(demo) -> None:  # type: ign
     engine.dispose()
     assert officer is not None
     with TestClient(create_app(settings)) as client:
-        form = client.get("/login").text
-        token = form.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-        client.post(
-            "/login",
-            data={"username": officer, "password": DEMO_PASSWORD, "csrf_token": token},
-            follow_redirects=False,
-        )
+        _sign_in(client, officer)
         listing = client.get("/data/master-index?kind=household&one_list=true")
         assert listing.status_code == 200
         for household_id in one_list:
             assert f'/data/master-index/households/{household_id}"' in listing.text
         page = client.get(f"/data/master-index/households/{one_list[0]}")
         assert page.status_code == 200 and "/data/findings/" in page.text
+
+
+def _sign_in(client: TestClient, username: str) -> None:
+    form = client.get("/login").text
+    token = form.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    client.post(
+        "/login",
+        data={"username": username, "password": DEMO_PASSWORD, "csrf_token": token},
+        follow_redirects=False,
+    )

@@ -38,10 +38,10 @@ from gongzhi.data.queries import (
 from gongzhi.errors import NotFound
 from gongzhi.security.permissions import Role
 from gongzhi.security.principal import Grant, Principal
-from gongzhi.security.services import create_account, grant_role
 from tests.data import test_findings as tf
 from tests.data.helpers import ACTOR, VILLAGE
-from tests.security.fixtures import PERSONA_PASSWORD, csrf_from, login_as
+from tests.data.test_master_index_scope import sign_in_officer
+from tests.security.fixtures import login_as
 
 COUNTY = "330523000000"
 
@@ -287,29 +287,6 @@ def _officer(region: str) -> Principal:
     return Principal(0, "officer", "officer", "staff", (Grant(Role.DATA_OFFICER, region),))
 
 
-def _sign_in_township_officer(db: Session, client: TestClient, township: str) -> None:
-    account = create_account(
-        db,
-        username="township_data",
-        display_name="乡镇数据员",
-        kind="staff",
-        password=PERSONA_PASSWORD,
-        actor=ACTOR,
-    )
-    grant_role(db, account, role=Role.DATA_OFFICER, region_code=township, actor=ACTOR)
-    page = client.get("/login")
-    signed = client.post(
-        "/login",
-        data={
-            "username": "township_data",
-            "password": PERSONA_PASSWORD,
-            "csrf_token": csrf_from(page.text),
-        },
-        follow_redirects=False,
-    )
-    assert signed.status_code == 303
-
-
 def test_pages_list_and_show_households_masked_in_english_too(
     db: Session, county: tuple[list[Dataset], Any], client: TestClient
 ) -> None:
@@ -394,7 +371,7 @@ def test_a_household_outside_the_officers_region_is_not_found(
             inside[0].id,
         )
 
-    _sign_in_township_officer(db, client, township)
+    sign_in_officer(db, client, township)
     assert client.get(f"/data/master-index/households/{inside[0].id}").status_code == 200
     assert client.get(f"/data/master-index/households/{outside.id}").status_code == 404
     assert client.get("/data/master-index/households/999999999").status_code == 404

@@ -51,6 +51,30 @@ def regions_of(db: Session, settings, tmp_path: Path) -> dict[int, set[str]]:  #
     return out
 
 
+def sign_in_officer(db: Session, client: TestClient, region: str) -> None:
+    """Sign ``client`` in as a new data officer whose grant covers ``region`` only."""
+    account = create_account(
+        db,
+        username="township_data",
+        display_name="乡镇数据员",
+        kind="staff",
+        password=PERSONA_PASSWORD,
+        actor=ACTOR,
+    )
+    grant_role(db, account, role=Role.DATA_OFFICER, region_code=region, actor=ACTOR)
+    page = client.get("/login")
+    signed = client.post(
+        "/login",
+        data={
+            "username": "township_data",
+            "password": PERSONA_PASSWORD,
+            "csrf_token": csrf_from(page.text),
+        },
+        follow_redirects=False,
+    )
+    assert signed.status_code == 303
+
+
 def _officer(region: str) -> Principal:
     return Principal(
         account_id=0,
@@ -98,26 +122,7 @@ def test_the_pages_answer_404_outside_the_officers_township(
     township = next(t for ts in regions_of.values() for t in sorted(ts) if t != COUNTY)
     inside = next(e for e, ts in regions_of.items() if township in ts)
     outside = next(e for e, ts in regions_of.items() if township not in ts)
-    account = create_account(
-        db,
-        username="township_data",
-        display_name="乡镇数据员",
-        kind="staff",
-        password=PERSONA_PASSWORD,
-        actor=ACTOR,
-    )
-    grant_role(db, account, role=Role.DATA_OFFICER, region_code=township, actor=ACTOR)
-    page = client.get("/login")
-    signed = client.post(
-        "/login",
-        data={
-            "username": "township_data",
-            "password": PERSONA_PASSWORD,
-            "csrf_token": csrf_from(page.text),
-        },
-        follow_redirects=False,
-    )
-    assert signed.status_code == 303
+    sign_in_officer(db, client, township)
     listing = client.get("/data/master-index", params={"min_datasets": 1})
     assert listing.status_code == 200
     assert client.get(f"/data/master-index/entities/{inside}").status_code == 200
