@@ -333,17 +333,25 @@ def compare_versions(
 # -- the master index ---------------------------------------------------------------------
 
 
-def _master_scope(principal: Principal) -> Any:
-    """Entities with at least one row in a region the principal may read the master index
-    in. A row's region is the one its address resolved to; a row without one counts in
-    its provider department's region (as its dataset does)."""
-    from sqlalchemy import exists, false, or_
+def _master_index_readable(principal: Principal, place: Any) -> Any:
+    """``place`` (a region code column) lies in a region the principal may read the master
+    index in."""
+    from sqlalchemy import false, or_
 
     regions = principal.regions_for(Permission.DATA_MASTER_INDEX_READ)
     if not regions:
         return false()
+    return or_(*(place.between(*subtree_bounds(region)) for region in regions))
+
+
+def _master_scope(principal: Principal) -> Any:
+    """Entities with at least one row in a region the principal may read the master index
+    in. A row's region is the one its address resolved to; a row without one counts in
+    its provider department's region (as its dataset does)."""
+    from sqlalchemy import exists
+
     place = func.coalesce(DatasetRow.region_code, Department.region_code)
-    inside = or_(*(place.between(*subtree_bounds(region)) for region in regions))
+    inside = _master_index_readable(principal, place)
     return exists(
         select(MasterLink.id)
         .join(DatasetRow, DatasetRow.id == MasterLink.row_id)
@@ -409,13 +417,8 @@ def access_master_entity(db: Session, principal: Principal, entity_id: int) -> M
 def _household_scope(principal: Principal) -> Any:
     """Households in a region the principal may read the master index in: the household's
     region (its head's registry row), else its registry's provider department's."""
-    from sqlalchemy import false, or_
-
-    regions = principal.regions_for(Permission.DATA_MASTER_INDEX_READ)
-    if not regions:
-        return false()
     place = func.coalesce(MasterHousehold.region_code, Department.region_code)
-    return or_(*(place.between(*subtree_bounds(region)) for region in regions))
+    return _master_index_readable(principal, place)
 
 
 def _scoped_households() -> Any:
