@@ -7,8 +7,12 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
+
+import pytest
 
 from gongzhi.people.idnumber import check_character
 from tests.security.plaintext_scan import scan_bytes, scan_files
@@ -39,7 +43,16 @@ def test_clean():
 """
 
 
-def test_findings_are_reported_masked(tmp_path: Path) -> None:
+@pytest.fixture
+def outside() -> Iterator[Path]:
+    """A directory outside the run's base temporary directory: what these tests plant must
+    not be found by the scan of the run they are part of."""
+    with tempfile.TemporaryDirectory(prefix="plaintext-scan-probe-") as name:
+        yield Path(name)
+
+
+def test_findings_are_reported_masked(outside: Path) -> None:
+    tmp_path = outside
     blob = (
         b"\x00\x01 "
         + ID_NUMBER.encode()
@@ -85,7 +98,8 @@ def _run(tmp_path: Path, source: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_a_leak_in_the_log_or_a_database_file_fails_the_run(tmp_path: Path) -> None:
+def test_a_leak_in_the_log_or_a_database_file_fails_the_run(outside: Path) -> None:
+    tmp_path = outside
     result = _run(tmp_path, LEAKY_TEST)
     out = result.stdout + result.stderr
     assert result.returncode == 1, out
@@ -97,7 +111,8 @@ def test_a_leak_in_the_log_or_a_database_file_fails_the_run(tmp_path: Path) -> N
         assert db.execute("SELECT v FROM t").fetchone() == (ID_NUMBER,)
 
 
-def test_a_clean_run_passes(tmp_path: Path) -> None:
+def test_a_clean_run_passes(outside: Path) -> None:
+    tmp_path = outside
     result = _run(tmp_path, CLEAN_TEST)
     out = result.stdout + result.stderr
     assert result.returncode == 0, out
