@@ -35,6 +35,7 @@ from gongzhi.data.queries import (
     list_master_households,
     row_values,
 )
+from gongzhi.data.sharing.delivery import mask_for
 from gongzhi.errors import NotFound
 from gongzhi.security.permissions import Role
 from gongzhi.security.principal import Grant, Principal
@@ -323,6 +324,9 @@ def test_pages_list_and_show_households_masked_in_english_too(
     members = db.scalars(
         select(MasterHouseholdMember).where(MasterHouseholdMember.household_id == household.id)
     ).all()
+    registry = db.get(Dataset, household.dataset_id)
+    assert registry is not None
+    registry_fields = registry.table_schema["fields"]
     for member in members:
         assert f'/data/master-index/entities/{member.entity_id}"' in page.text
         link = db.get(MasterLink, member.link_id)
@@ -331,7 +335,10 @@ def test_pages_list_and_show_households_masked_in_english_too(
         assert row is not None
         values = row_values(provider, link.version_id, row)
         assert values["公民身份号码"] not in page.text and values["姓名"] not in page.text
-        assert values["公民身份号码"][-4:] in page.text  # masked, not left out
+        # Masked, not left out.
+        fields = {f["name"]: f for f in registry_fields}
+        for name in ("公民身份号码", "姓名"):
+            assert mask_for(fields[name])(values[name]) in page.text
     assert "户主" in page.text and "/data/findings/" in page.text
     entity = client.get(f"/data/master-index/entities/{members[0].entity_id}")
     assert f'/data/master-index/households/{household.id}"' in entity.text

@@ -210,10 +210,11 @@ def _member_row(
     assert row is not None
     values = row_values(provider, link.version_id, row)
     shown: dict[str, str | None] = {"name": None, "id_number": None}
+    columns = {"person_name": "name", "id_number": "id_number"}
     for f in dataset.table_schema.get("fields", []):
-        hook = f.get("standardise")
-        if hook in shown and values.get(f["name"]) not in (None, ""):
-            shown[hook] = mask_for(f)(str(values[f["name"]]))
+        column = columns.get(f.get("standardise") or "")
+        if column and shown[column] is None and values.get(f["name"]) not in (None, ""):
+            shown[column] = mask_for(f)(str(values[f["name"]]))
     unsealed = row.payload or {}
     shown["relation"] = unsealed.get(rules.RELATION_FIELD)
     shown["status"] = unsealed.get(rules.STATUS_FIELD)
