@@ -189,6 +189,7 @@ def test_cli_link_prints_the_quality_against_the_truth(
     result = CliRunner().invoke(cli.app, ["link", "--truth", str(tmp_path / "truth.json")])
     assert result.exit_code == 0, result.output
     assert "entities" in result.output and "cluster (pairwise)" in result.output
+    assert "households" in result.output
     assert db.scalar(select(func.count()).select_from(MasterIndexBuild)) == 1
 
 

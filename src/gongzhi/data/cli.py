@@ -357,6 +357,7 @@ def link(
     console.print(
         f"[green]{result.records:,}[/green] records → {result.entities:,} entities, "
         f"{result.pairs:,} scored pairs kept"
+        + (f", {result.households:,} households" if result.households else "")
     )
     if truth_of:
         known = {k: truth_of[k] for k in result.cluster_of if k in truth_of}
