@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, event, func, insert, null, or_, select, update
+from sqlalchemy import bindparam, event, func, insert, null, or_, select, union_all, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, make_transient_to_detached
@@ -629,15 +629,26 @@ def _draft_statement(shape: tuple[int, ...]) -> Any:
             answer.append(null())
             continue
         name = model.__tablename__
-        rows = [
-            {
-                c: case_id if k == "case_id" else bindparam(f"{name}_{i}_{k}", type_=c.type)
-                for k, c in _draft_columns(model)
-            }
+        columns = _draft_columns(model)
+        # INSERT … SELECT (one SELECT per row, the case's id from the first CTE) rather than
+        # a multi-row VALUES with that id in it, which SQLAlchemy would compile every time.
+        selects = [
+            select(
+                *(
+                    new_case.c.id if k == "case_id" else bindparam(f"{name}_{i}_{k}", type_=c.type)
+                    for k, c in columns
+                )
+            )
             for i in range(count)
         ]
+        rows = union_all(*selects) if count > 1 else selects[0]
         keys = [model.department_id, model.role] if model is CaseAssignment else [model.kind]
-        written = insert(model).values(rows).returning(model.id, *keys).cte(f"new_{name}")
+        written = (
+            insert(model)
+            .from_select([c for _k, c in columns], rows)
+            .returning(model.id, *keys)
+            .cte(f"new_{name}")
+        )
         answer.append(select(func.json_agg(func.json_build_array(*written.c))).scalar_subquery())
     audit = (
         insert(AuditEvent)
