@@ -5,6 +5,7 @@ plain copy in the SQLite file, and its downgrade brings them back."""
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from collections.abc import Callable
 from contextlib import closing
@@ -13,12 +14,18 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, select, text
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 import gongzhi.models  # noqa: F401  (every table, so every sealed column, is registered)
+from gongzhi.audit.services import SystemActor
 from gongzhi.cases.models import CaseContact
-from gongzhi.crypto.fields import REGISTRY, associated_data, current_provider
+from gongzhi.config import Settings
+from gongzhi.crypto import get_provider
+from gongzhi.crypto.fields import REGISTRY, associated_data, current_provider, use_provider
 from gongzhi.crypto.provider import CryptoError
+from gongzhi.crypto.rotation import counts_by_version, rotate
+from gongzhi.crypto.software import SoftwareCryptoProvider
 from gongzhi.db import make_engine
 from gongzhi.migrations.runner import current_revision, upgrade
 from tests.cases.helpers import no_classifier  # noqa: F401
@@ -167,3 +174,32 @@ def test_the_migration_seals_existing_addresses_and_leaves_no_plain_copy(
         assert back == rows
     finally:
         engine.dispose()
+
+
+def test_key_rotation_re_seals_the_email(
+    settings: Settings, connection: Connection, db: Session, tmp_path: Path
+) -> None:
+    # A copy of the suite's key file, so the new key version stays out of the suite's file.
+    suite = get_provider(settings)
+    assert isinstance(suite, SoftwareCryptoProvider) and suite.path is not None
+    copy = tmp_path / "keys.json"
+    shutil.copyfile(suite.path, copy)
+    copy.chmod(0o600)
+    keys = SoftwareCryptoProvider.from_file(copy)
+    with use_provider(keys):
+        case = make_case(db)
+        _contact(db, case.id).email = EMAIL
+        db.commit()
+        assert counts_by_version(db)["case_contact.email"] == {1: 1}
+        result = rotate(
+            lambda: Session(
+                bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+            ),
+            keys,
+            actor=SystemActor("test"),
+            batch_size=100,
+        )
+        assert result.retired == [1]
+        db.expire_all()
+        assert counts_by_version(db)["case_contact.email"] == {2: 1}
+        assert _contact(db, case.id).email == EMAIL
