@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
@@ -24,7 +24,7 @@ from gongzhi.cases.demo_history import build_case_history
 from gongzhi.cases.duplicates import merge_case, unmerge_case
 from gongzhi.cases.indicators import DIMENSIONS, Scope, Tally, compute
 from gongzhi.cases.models import Case, CaseClock, CaseStatus, ClockKind, Outcome
-from gongzhi.cases.rollup_models import CaseIndicatorDay, CaseIndicatorRollup
+from gongzhi.cases.rollup_models import MONTH_BUILT, CaseIndicatorDay, CaseIndicatorRollup
 from gongzhi.config import Settings
 from gongzhi.db import time_travel
 from gongzhi.jobs import JobContext, load_jobs
@@ -374,3 +374,65 @@ def test_one_roll_up_writer_at_a_time(engine: Engine, settings: Settings, seeded
         finally:
             first.rollback()
             second.rollback()
+
+
+@pytest.mark.usefixtures("history")
+def test_whole_months_come_from_the_month_layer(db: Session, settings: Settings) -> None:
+    run_job(db, settings, ROLLED + timedelta(minutes=6))
+    # The history runs from early July to late September: only August is whole.
+    months = db.scalars(
+        select(CaseIndicatorRollup.day).where(CaseIndicatorRollup.grain == MONTH_BUILT)
+    ).all()
+    august = datetime(2025, 8, 1).date()
+    assert months == [august]
+    # The month's sums are its days' rows, key by key.
+    for day_grain, month_grain in rollup.MONTH_GRAINS.items():
+        keys = (CaseIndicatorRollup.department_id, CaseIndicatorRollup.region_code)
+        days = db.execute(
+            select(*keys, func.sum(CaseIndicatorRollup.closed), func.sum(CaseIndicatorRollup.due))
+            .where(
+                CaseIndicatorRollup.grain == day_grain,
+                CaseIndicatorRollup.day.between(august, datetime(2025, 8, 31).date()),
+            )
+            .group_by(*keys)
+        ).all()
+        month = db.execute(
+            select(*keys, CaseIndicatorRollup.closed, CaseIndicatorRollup.due).where(
+                CaseIndicatorRollup.grain == month_grain, CaseIndicatorRollup.day == august
+            )
+        ).all()
+        assert days and sorted(days, key=repr) == sorted(month, key=repr)
+
+    start = datetime(2025, 8, 1, tzinfo=TZ)
+    end = datetime(2025, 9, 1, tzinfo=TZ)
+    before = compute(db, by="township", start=start, end=end).total.counts["resolution"]
+    # The month's rows are what answers for August: a change to them shows (and is put
+    # right by rolling the month up again).
+    db.execute(
+        update(CaseIndicatorRollup)
+        .where(
+            CaseIndicatorRollup.grain == rollup.MONTH_GRAINS["place"],
+            CaseIndicatorRollup.day == august,
+        )
+        .values(closed=CaseIndicatorRollup.closed + 1)
+    )
+    with time_travel(ROLLED + timedelta(minutes=7)):
+        changed = compute(db, by="township", start=start, end=end).total.counts["resolution"]
+        assert changed[1] > before[1]
+        assert rollup.roll_month(db, august)
+        assert compute(db, by="township", start=start, end=end).total.counts["resolution"] == before
+        assert_same(db, [(start, end), PERIODS[0]], QUICK_SCOPES)
+    # A day rolled up again rolls its month up with it; a month missing a day leaves the layer.
+    with time_travel(ROLLED + timedelta(minutes=8)):
+        rollup.roll_day(db, datetime(2025, 8, 15).date(), TZ, now=ROLLED + timedelta(minutes=8))
+        assert_same(db, [(start, end)], QUICK_SCOPES)
+    db.execute(delete(CaseIndicatorDay).where(CaseIndicatorDay.day == datetime(2025, 8, 31).date()))
+    assert not rollup.roll_month(db, august)
+    assert not db.scalars(
+        select(CaseIndicatorRollup.id).where(
+            CaseIndicatorRollup.day == august,
+            CaseIndicatorRollup.grain.in_([*rollup.MONTH_GRAINS.values(), MONTH_BUILT]),
+        )
+    ).all()
+    with time_travel(ROLLED + timedelta(minutes=9)):
+        assert_same(db, [(start, end)], QUICK_SCOPES)

@@ -66,6 +66,7 @@ villages.
 
 from __future__ import annotations
 
+import calendar
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -74,7 +75,22 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, delete, false, func, insert, or_, select, text, true, update
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    String,
+    and_,
+    delete,
+    false,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    true,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from gongzhi.cases.indicators import VILLAGE_PREFIX, RawKey, Scope, Tally, count_live
@@ -88,7 +104,10 @@ from gongzhi.cases.models import (
 )
 from gongzhi.cases.rollup_models import (
     GRAIN_DEPARTMENT,
+    GRAIN_DEPARTMENT_MONTH,
     GRAIN_PLACE,
+    GRAIN_PLACE_MONTH,
+    MONTH_BUILT,
     CaseIndicatorDay,
     CaseIndicatorRollup,
 )
@@ -137,6 +156,13 @@ COUNT_COLUMNS: tuple[str, ...] = (
     "verified",
     "reworked",
 )
+
+
+# A day's grain -> its month layer's grain.
+MONTH_GRAINS = {GRAIN_DEPARTMENT: GRAIN_DEPARTMENT_MONTH, GRAIN_PLACE: GRAIN_PLACE_MONTH}
+DAY_GRAINS = tuple(MONTH_GRAINS)
+# The job builds at most this many months missing from the layer per run (after an upgrade).
+JOB_MONTH_LIMIT = 12
 
 
 class DayRow(NamedTuple):
@@ -407,6 +433,98 @@ def stale_days(db: Session, days: Sequence[DayRow], *, limit: int) -> set[date]:
     return stale
 
 
+# -- months ------------------------------------------------------------------------------------
+
+
+def month_days(month: date) -> list[date]:
+    """The local days of the month whose first day is ``month``."""
+    length = calendar.monthrange(month.year, month.month)[1]
+    return [month + timedelta(days=i) for i in range(length)]
+
+
+def _usable_months(db: Session, usable: Sequence[DayRow]) -> list[date]:
+    """The months all of whose days are among ``usable`` and whose sums the layer holds."""
+    by_month: dict[date, int] = defaultdict(int)
+    for d in usable:
+        by_month[d.day.replace(day=1)] += 1
+    whole = [m for m, n in by_month.items() if n == len(month_days(m))]
+    if not whole:
+        return []
+    built = set(
+        db.scalars(
+            select(CaseIndicatorRollup.day).where(
+                CaseIndicatorRollup.grain == MONTH_BUILT, CaseIndicatorRollup.day.in_(whole)
+            )
+        )
+    )
+    return sorted(m for m in whole if m in built)
+
+
+def roll_month(db: Session, month: date) -> bool:
+    """Sum the rolled-up days of a month into the month layer (replacing what it held), if
+    every day of the month is rolled up; otherwise remove the month's sums. Called in the
+    transaction that rolls up one of its days, so the month's sums always equal its days'
+    rows. Returns whether the month is in the layer."""
+    days = month_days(month)
+    db.execute(
+        delete(CaseIndicatorRollup).where(
+            CaseIndicatorRollup.day == month,
+            CaseIndicatorRollup.grain.in_([*MONTH_GRAINS.values(), MONTH_BUILT]),
+        )
+    )
+    rolled = db.scalar(
+        select(func.count())
+        .select_from(CaseIndicatorDay)
+        .where(CaseIndicatorDay.day.between(days[0], days[-1]))
+    )
+    if rolled != len(days):
+        return False
+    columns = ["day", "grain", "department_id", "region_code", *COUNT_COLUMNS]
+    for day_grain, month_grain in MONTH_GRAINS.items():
+        db.execute(
+            insert(CaseIndicatorRollup).from_select(
+                columns,
+                select(
+                    literal(month, Date),
+                    literal(month_grain, String),
+                    CaseIndicatorRollup.department_id,
+                    CaseIndicatorRollup.region_code,
+                    *(func.sum(getattr(CaseIndicatorRollup, c)) for c in COUNT_COLUMNS),
+                )
+                .where(
+                    CaseIndicatorRollup.grain == day_grain,
+                    CaseIndicatorRollup.day.between(days[0], days[-1]),
+                )
+                .group_by(CaseIndicatorRollup.department_id, CaseIndicatorRollup.region_code),
+            )
+        )
+    db.execute(
+        insert(CaseIndicatorRollup).values(
+            day=month,
+            grain=MONTH_BUILT,
+            department_id=None,
+            region_code=None,
+            **dict.fromkeys(COUNT_COLUMNS, 0),
+        )
+    )
+    return True
+
+
+def missing_months(db: Session, days: Sequence[DayRow]) -> list[date]:
+    """Months all of whose days are rolled up but which the month layer does not hold (the
+    roll-up of a version before the layer)."""
+    by_month: dict[date, int] = defaultdict(int)
+    for d in days:
+        by_month[d.day.replace(day=1)] += 1
+    whole = sorted(m for m, n in by_month.items() if n == len(month_days(m)))
+    if not whole:
+        return []
+    built = set(
+        db.scalars(select(CaseIndicatorRollup.day).where(CaseIndicatorRollup.grain == MONTH_BUILT))
+    )
+    return [m for m in whole if m not in built]
+
+
 # -- reading -----------------------------------------------------------------------------------
 
 
@@ -447,17 +565,25 @@ def add_rolled_counts(
         else CaseIndicatorRollup.region_code
     )
     sums = [func.sum(getattr(CaseIndicatorRollup, c)) for c in COUNT_COLUMNS]
+    # Whole months of usable days come from the month layer (a year is 12 months' rows
+    # instead of 365 days'), the other days from the days' rows.
+    months = _usable_months(db, usable)
+    in_months = {d for month in months for d in month_days(month)}
     # The days are named one by one (not as a range): a day the job rolls up while this runs
     # is counted live here and must not be read from the table as well.
-    stmt = (
-        select(key, *sums)
-        .where(
-            CaseIndicatorRollup.grain == grain,
-            CaseIndicatorRollup.day.in_([d.day for d in usable]),
-            _scope_clause(scope),
-        )
-        .group_by(key)
+    rows_of = and_(
+        CaseIndicatorRollup.grain == grain,
+        CaseIndicatorRollup.day.in_([d.day for d in usable if d.day not in in_months]),
     )
+    if months:
+        rows_of = or_(
+            rows_of,
+            and_(
+                CaseIndicatorRollup.grain == MONTH_GRAINS[grain],
+                CaseIndicatorRollup.day.in_(months),
+            ),
+        )
+    stmt = select(key, *sums).where(rows_of, _scope_clause(scope)).group_by(key)
     for row in db.execute(stmt):
         counts = dict(zip(COUNT_COLUMNS, row[1:], strict=True))
         tally = raw[row[0]]
@@ -488,9 +614,10 @@ def _lock(db: Session, *, wait: bool) -> bool:
     return bool(db.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": LOCK_KEY}))
 
 
-def roll_day(db: Session, day: date, tz: ZoneInfo, *, now: datetime) -> int:
-    """Count one local day from the case tables into the roll-up (replacing what it held);
-    returns the number of rows written."""
+def roll_day(db: Session, day: date, tz: ZoneInfo, *, now: datetime, month: bool = True) -> int:
+    """Count one local day from the case tables into the roll-up (replacing what it held),
+    and its month into the month layer unless ``month`` is false (the caller does it);
+    returns the number of day rows written."""
     starts_at, ends_at = day_bounds(day, tz)
     rows: dict[tuple[str, int | None, str | None], dict[str, int]] = defaultdict(
         lambda: dict.fromkeys(COUNT_COLUMNS, 0)
@@ -508,7 +635,11 @@ def roll_day(db: Session, day: date, tz: ZoneInfo, *, now: datetime) -> int:
             row[num_col] += int(numerator or 0)
             if indicator != "return":  # response and return share the dispatches
                 row[den_col] += int(denominator or 0)
-    db.execute(delete(CaseIndicatorRollup).where(CaseIndicatorRollup.day == day))
+    db.execute(
+        delete(CaseIndicatorRollup).where(
+            CaseIndicatorRollup.day == day, CaseIndicatorRollup.grain.in_(DAY_GRAINS)
+        )
+    )
     record = db.get(CaseIndicatorDay, day)
     if record is None:
         db.add(
@@ -527,6 +658,8 @@ def roll_day(db: Session, day: date, tz: ZoneInfo, *, now: datetime) -> int:
     ]
     if values:
         db.execute(insert(CaseIndicatorRollup), values)
+    if month:
+        roll_month(db, day.replace(day=1))
     return len(values)
 
 
@@ -589,7 +722,13 @@ def refresh(
         advance = advance.where(CaseIndicatorDay.day.not_in(left))
     db.execute(advance.values(checked_at=moment))
     for day in todo + new:
-        roll_day(db, day, tz, now=moment)
+        roll_day(db, day, tz, now=moment, month=False)
+    months = {day.replace(day=1) for day in todo + new}
+    if todo or new:
+        days = _days(db)
+    months.update(missing_months(db, days)[:JOB_MONTH_LIMIT])
+    for month in sorted(months):
+        roll_month(db, month)
     db.flush()
     return RefreshReport(stale=len(todo), new=len(new), left=len(left))
 

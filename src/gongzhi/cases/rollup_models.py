@@ -20,6 +20,12 @@ from gongzhi.db import Base, BigIntPK, UTCDateTime
 
 GRAIN_DEPARTMENT = "department"
 GRAIN_PLACE = "place"
+# The month layer: per local month (``day`` = its first day) the sums of its days' rows of
+# the grain, kept while every day of the month is rolled up; ``MONTH_BUILT`` marks a month
+# whose sums are there (a month may have no other row).
+GRAIN_DEPARTMENT_MONTH = "dept_month"
+GRAIN_PLACE_MONTH = "place_month"
+MONTH_BUILT = "month_built"
 
 # Which cases changed since a day was rolled up is found through ``service_case.updated_at``
 # (every case service stamps it); this index makes that a short range scan.
