@@ -86,6 +86,16 @@ def build_demo(settings: Settings, *, full_china: bool = True, cases: int = 0) -
     """Build the demo into the (empty) database named by ``settings``; return its logins.
     ``cases``: how many synthetic cases of the last six months to play (the command's
     default is :data:`DEMO_CASES`; none by default here, so tests of the rest stay fast)."""
+    from gongzhi.crypto import get_provider
+    from gongzhi.crypto.fields import use_provider
+
+    # Every sealed value the demo writes (staff phones, case contacts, dataset rows) is sealed
+    # with the keys of *these* settings, not with those of the process environment.
+    with use_provider(get_provider(settings)):
+        return _build_demo(settings, full_china=full_china, cases=cases)
+
+
+def _build_demo(settings: Settings, *, full_china: bool, cases: int) -> list[DemoLogin]:
     from gongzhi.migrations.runner import upgrade
 
     engine = make_engine(settings.database_url)

@@ -22,10 +22,38 @@ def demo(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-d
     if "GONGZHI_TEST_DATABASE_URL" in __import__("os").environ:
         pytest.skip("the demo is built on the embedded SQLite default")
     path = Path(tmp_path_factory.mktemp("demo")) / "demo.db"
-    settings = Settings(env="demo", database_url=f"sqlite:///{path}", _env_file=None)  # type: ignore[call-arg]
+    # A key file of its own, as a deployment has: the demo must seal with it, whatever the
+    # process environment's keys are.
+    settings = Settings(  # type: ignore[call-arg]
+        env="demo",
+        database_url=f"sqlite:///{path}",
+        key_file=path.parent / "keys.json",
+        _env_file=None,
+    )
     reset_database(settings)
-    logins = build_demo(settings, full_china=False)
+    logins = build_demo(settings, full_china=False, cases=40)
     return settings, logins
+
+
+def test_every_sealed_value_opens_with_the_demo_settings_keys(demo) -> None:  # type: ignore[no-untyped-def]
+    from gongzhi.crypto import get_provider
+    from gongzhi.crypto.fields import REGISTRY, use_provider
+
+    settings, _ = demo
+    engine = make_engine(settings.database_url)
+    opened: dict[str, int] = {}
+    with use_provider(get_provider(settings)), Session(engine) as db:
+        for info in REGISTRY:
+            sealed = getattr(info.model, info.field.sealed_attr)
+            for row in db.scalars(select(info.model).where(sealed.is_not(None))):
+                # Opening raises CryptoError where the value was sealed with other keys.
+                assert info.field.__get__(row) is not None
+                key = f"{info.table}.{info.column}"
+                opened[key] = opened.get(key, 0) + 1
+    engine.dispose()
+    # The case history's contacts and the data hub's sealed rows are among them.
+    assert opened.get("case_contact.name", 0) > 0
+    assert opened.get("case_contact.phone", 0) > 0
 
 
 def test_demo_has_every_role_and_the_county(demo) -> None:  # type: ignore[no-untyped-def]
