@@ -10,11 +10,14 @@ demo citizen, with a synthetic request text and address (``cases.synthetic``): v
 address resolution, classification, routing by the responsibility list, the clocks, the
 timeline and the audit event, one transaction per request.
 
-Bare: a FastAPI application with one ``POST`` endpoint that parses the same JSON body and
-inserts one row into a table of the same database through the same engine settings, in its
-own transaction. Two of them:
+Bare: a FastAPI endpoint that parses the same JSON body and inserts one row into a table of
+the same database through the same engine settings, in its own transaction. Three of them:
 
-- ``bare``: nothing else (no sign-in, a plain engine transaction);
+- ``bare``: in an application of its own with nothing else (no sign-in, a plain engine
+  transaction, no middleware);
+- ``bare_same_app``: the same endpoint added to the platform's application, so that it is
+  served the same way as the intake (the platform's middleware and router around it, the
+  same client and in-process server) and only what the endpoints do differs;
 - ``bare_signed_in``: the same insert behind the platform's sign-in check and unit of work
   (``require(Permission.CASE_SUBMIT)`` with the same bearer token, the request's session
   from ``get_db``), so that both sides pay the same authentication path and only the
@@ -83,6 +86,22 @@ def bare_app(url: str) -> FastAPI:
     return app
 
 
+def add_bare_route(app: FastAPI, url: str) -> None:
+    """The bare insert as one more route of the platform's own application: served the same
+    way as the intake (same middleware, same router, same server), nothing else of the
+    platform on its path."""
+    engine = make_engine(url)
+    bare_meta.create_all(engine)
+
+    @app.post("/bench/bare", status_code=201)
+    def bare(body: BareIn) -> dict[str, Any]:
+        with engine.begin() as conn:
+            row_id = conn.execute(
+                insert(bare_table).values(body=body.model_dump()).returning(bare_table.c.id)
+            ).scalar_one()
+        return {"id": row_id}
+
+
 def bare_signed_in_app(settings: Settings) -> FastAPI:
     """The bare insert behind the platform's sign-in check and the request's unit of work."""
     engine = make_engine(settings.database_url)
@@ -121,9 +140,13 @@ def run(backend: str, url: str, n: int, rounds: int, seed: int) -> dict[str, Any
     factory = make_session_factory(make_engine(url))
     with session_scope(factory) as db:
         headers = citizen_bearer_headers(db)
+    platform = create_app(settings)
+    add_bare_route(platform, url)
+    platform_client = TestClient(platform)
     clients = {
-        "intake": (TestClient(create_app(settings)), "/api/v1/cases"),
+        "intake": (platform_client, "/api/v1/cases"),
         "bare": (TestClient(bare_app(url)), "/bare"),
+        "bare_same_app": (platform_client, "/bench/bare"),
         "bare_signed_in": (TestClient(bare_signed_in_app(settings)), "/bare"),
     }
     work = bodies(n * rounds, seed)
@@ -158,10 +181,12 @@ def run(backend: str, url: str, n: int, rounds: int, seed: int) -> dict[str, Any
         "requests_each": n * rounds,
         **{f"{name}_per_s": round(per_s[name], 1) for name in names},
         "ratio": round(per_s["intake"] / per_s["bare"], 3),
+        "ratio_same_app": round(per_s["intake"] / per_s["bare_same_app"], 3),
         "ratio_signed_in": round(per_s["intake"] / per_s["bare_signed_in"], 3),
         **{f"{name}_median_ms": round(statistics.median(latencies[name]), 2) for name in names},
         **{f"{name}_cpu_ms": round(cpu_ms[name], 2) for name in names},
         "cpu_ratio": round(cpu_ms["bare"] / cpu_ms["intake"], 3),
+        "cpu_ratio_same_app": round(cpu_ms["bare_same_app"] / cpu_ms["intake"], 3),
         "cpu_ratio_signed_in": round(cpu_ms["bare_signed_in"] / cpu_ms["intake"], 3),
         "intake_statuses": statuses,
     }
