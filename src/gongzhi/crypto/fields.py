@@ -54,9 +54,13 @@ def new_row_key() -> bytes:
     return os.urandom(ROW_KEY_BYTES)
 
 
-def row_key_column() -> MappedColumn[Any]:
-    """The row's binding for its sealed values: random, set once, unique."""
-    return mapped_column(LargeBinary(ROW_KEY_BYTES), default=new_row_key, unique=True)
+def row_key_column(*, unique: bool = True) -> MappedColumn[Any]:
+    """The row's binding for its sealed values: random, set once, unique.
+
+    ``unique=False`` leaves the uniqueness to a unique index the table declares itself: a
+    table that gained its row key in place on SQLite (which cannot add a constraint to an
+    existing table) has an index, not a constraint."""
+    return mapped_column(LargeBinary(ROW_KEY_BYTES), default=new_row_key, unique=unique)
 
 
 def sealed_column(name: str | None = None) -> MappedColumn[Any]:

@@ -173,6 +173,14 @@ FIELDS: dict[str, FieldClass] = {
         # accounts
         _f("account.username", INTL, Kind.TEXT, N_("用户名")),
         _f("account.display_name", INTL, Kind.NAME, N_("显示名")),
+        _f(
+            "account.totp_secret",
+            SENS,
+            Kind.TEXT,
+            N_("动态口令密钥"),
+            note="a credential (GB/T 35273 personal authentication information): whoever "
+            "reads it makes the account's codes; sealed, never shown, not revealed",
+        ),
         # SMS (notify.models.Notification)
         _f("notification.recipient_phone", SENS, Kind.PHONE, N_("短信接收号码")),
         # citizens' PIPL requests (privacy.models.PrivacyRequest): free text about their data

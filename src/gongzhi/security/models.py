@@ -1,7 +1,9 @@
 """Accounts, role grants, browser sessions and API tokens.
 
 Secrets are never stored in the clear: passwords as argon2 hashes, session and API tokens as
-SHA-256 of a random 32-byte value (the value itself lives only in the cookie or the client).
+SHA-256 of a random 32-byte value (the value itself lives only in the cookie or the client),
+the TOTP secret sealed (SM4-GCM bound to the account's row, like personal data): unlike the
+others it must be read back to check a code, and whoever reads it can make the codes.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     ForeignKey,
+    Index,
     Integer,
     String,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from gongzhi.crypto.fields import SealedField, row_key_column, sealed_column
 from gongzhi.db import Base, BigIntPK, UTCDateTime, utcnow
 
 ACCOUNT_KINDS = ("staff", "citizen")
@@ -39,8 +43,12 @@ class Account(Base):
     failed_login_count: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Base32 TOTP secret. Plain for now; encrypted at rest once the crypto provider lands.
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # The row's binding for its sealed values (crypto.fields); unique through
+    # ux_account_row_key, an index because migration 0023 adds it in place on SQLite.
+    row_key: Mapped[bytes] = row_key_column(unique=False)
+    # The base32 TOTP secret, sealed; read and written as ``totp_secret``. No blind index:
+    # nothing looks an account up by its secret.
+    totp_secret_sealed: Mapped[bytes | None] = sealed_column()
     totp_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The last accepted TOTP time step: a code is good once, never replayed in its window.
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
@@ -51,12 +59,16 @@ class Account(Base):
         BigInteger, ForeignKey("person.id"), unique=True, index=True
     )
 
+    totp_secret = SealedField("totp_secret")
+
     grants: Mapped[list[RoleGrant]] = relationship(
         back_populates="account",
         foreign_keys="RoleGrant.account_id",
         cascade="all, delete-orphan",
         order_by="RoleGrant.id",
     )
+
+    __table_args__ = (Index("ux_account_row_key", "row_key", unique=True),)
 
     def __repr__(self) -> str:
         return f"<Account {self.id} {self.username}>"

@@ -10,7 +10,9 @@ per-row key (see gongzhi.crypto.fields); the phone of a case contact gets an HMA
 index. Rows that exist already are sealed here, in the migration's transaction, so no plain
 copy survives the upgrade and no separate step can be forgotten; this needs the key file (the
 one ``GONGZHI_KEY_FILE`` names, or var/keys.json outside production). A fresh install has no
-such rows and needs no key to migrate.
+such rows and needs no key to migrate. On SQLite the upgrade runs with ``secure_delete`` on,
+so the rebuilt tables' old pages are zeroed rather than left with the plain values in the
+file's free list (gongzhi.migrations.sealing).
 
 The person table (gongzhi.people) is created here too.
 """
@@ -25,6 +27,7 @@ from alembic import op
 
 import gongzhi.db
 from gongzhi.crypto.provider import CryptoProvider
+from gongzhi.migrations.sealing import key_provider, secure_delete
 
 revision = "0014"
 down_revision = "0013"
@@ -52,13 +55,6 @@ TABLES = ("case_contact", "notification", "staff_profile")
 
 def _columns(table: str) -> list[_Sealed]:
     return [s for s in SEALED if s.table == table]
-
-
-def _provider() -> CryptoProvider:
-    from gongzhi.config import get_settings
-    from gongzhi.crypto import get_provider
-
-    return get_provider(get_settings())
 
 
 def _normalizer(purpose: str) -> Callable[[str], str]:
@@ -93,7 +89,7 @@ def _seal_existing(table: str) -> None:
         if not rows:
             return
         if provider is None:
-            provider = _provider()
+            provider = key_provider()
         for row in rows:
             row_key = new_row_key()
             values: dict[str, object] = {"row_key": row_key}
@@ -130,7 +126,7 @@ def _open_existing(table: str) -> None:
     ).all()
     if not rows:
         return
-    provider = _provider()
+    provider = key_provider()
     for row in rows:
         values = {}
         for i, s in enumerate(columns, start=2):
@@ -141,25 +137,29 @@ def _open_existing(table: str) -> None:
             conn.execute(sa.update(t).where(t.c.id == row[0]).values(**values))
 
 
-def upgrade() -> None:
-    for table in TABLES:
-        with op.batch_alter_table(table) as batch:
-            batch.add_column(sa.Column("row_key", sa.LargeBinary(16), nullable=True))
-            for s in _columns(table):
-                batch.add_column(sa.Column(f"{s.column}_sealed", sa.LargeBinary(), nullable=True))
-                if s.index_purpose:
-                    batch.add_column(
-                        sa.Column(f"{s.column}_index", sa.LargeBinary(32), nullable=True)
-                    )
-        _seal_existing(table)
-        with op.batch_alter_table(table) as batch:
-            for s in _columns(table):
-                batch.drop_column(s.column)
-            batch.alter_column("row_key", existing_type=sa.LargeBinary(16), nullable=False)
-            batch.create_unique_constraint(op.f(f"uq_{table}_row_key"), ["row_key"])
+def _seal_table(table: str) -> None:
+    with op.batch_alter_table(table) as batch:
+        batch.add_column(sa.Column("row_key", sa.LargeBinary(16), nullable=True))
         for s in _columns(table):
+            batch.add_column(sa.Column(f"{s.column}_sealed", sa.LargeBinary(), nullable=True))
             if s.index_purpose:
-                op.create_index(op.f(f"ix_{table}_{s.column}_index"), table, [f"{s.column}_index"])
+                batch.add_column(sa.Column(f"{s.column}_index", sa.LargeBinary(32), nullable=True))
+    _seal_existing(table)
+    with op.batch_alter_table(table) as batch:
+        for s in _columns(table):
+            batch.drop_column(s.column)
+        batch.alter_column("row_key", existing_type=sa.LargeBinary(16), nullable=False)
+        batch.create_unique_constraint(op.f(f"uq_{table}_row_key"), ["row_key"])
+    for s in _columns(table):
+        if s.index_purpose:
+            op.create_index(op.f(f"ix_{table}_{s.column}_index"), table, [f"{s.column}_index"])
+
+
+def upgrade() -> None:
+    # SQLite: the rebuilt tables' old pages, which held the plain values, are zeroed.
+    with secure_delete():
+        for table in TABLES:
+            _seal_table(table)
 
     op.create_table(
         "person",
