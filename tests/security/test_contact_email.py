@@ -1,19 +1,18 @@
 """The reporter's e-mail is sealed like the name and phone: ciphertext bound to the row in the
 database, the plain value in Python, masked for staff (w***@example.com) and shown in full to
-the reporter; the 0020 migration seals the addresses a database already holds and leaves no
-plain copy in the SQLite file, and its downgrade brings them back."""
+the reporter; the 0020 migration seals the addresses a database already holds (on SQLite and on
+PostgreSQL) and leaves no plain copy in the SQLite file, and its downgrade brings them back."""
 
 from __future__ import annotations
 
 import shutil
-import sqlite3
 from collections.abc import Callable
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select, text
+from alembic import command
+from sqlalchemy import select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -26,10 +25,10 @@ from gongzhi.crypto.fields import REGISTRY, associated_data, current_provider, u
 from gongzhi.crypto.provider import CryptoError
 from gongzhi.crypto.rotation import counts_by_version, rotate
 from gongzhi.crypto.software import SoftwareCryptoProvider
-from gongzhi.db import make_engine
-from gongzhi.migrations.runner import current_revision, upgrade
+from gongzhi.migrations.runner import alembic_config, current_revision, upgrade
 from tests.cases.helpers import no_classifier  # noqa: F401
 from tests.privacy.helpers import As, make_case, signed_in  # noqa: F401
+from tests.security.scratch_database import column_names, files_content, scratch_database
 
 EMAIL = "zhang.xiuying@example.com"
 MASKED = "z***@example.com"
@@ -109,71 +108,63 @@ def test_the_email_is_masked_for_staff_and_whole_for_the_reporter(
 def test_the_migration_seals_existing_addresses_and_leaves_no_plain_copy(
     tmp_path: Path,
 ) -> None:
-    path = tmp_path / "email.db"
-    engine = make_engine(f"sqlite:///{path}")
-
-    # Debian's SQLite zeroes deleted content by default; other builds do not. Off here, so
-    # that it is the migration that must turn it on.
-    @event.listens_for(engine, "connect")
-    def _no_secure_delete(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.execute("PRAGMA secure_delete = 0")
-
     rows = {bytes([i]) * 16: (f"reporter{i}@example.org" if i % 2 else None) for i in range(1, 6)}
-    try:
+    with scratch_database(tmp_path, "email") as engine:
         with engine.begin() as conn:
             upgrade(conn, "0019")
-        engine.dispose()
-        # Contacts as 0019 stored them, on bare cases.
-        with closing(sqlite3.connect(path)) as raw, raw:
+            # Contacts as 0019 stored them, on bare cases.
             for row_key, email in rows.items():
-                case_id = raw.execute(
-                    "INSERT INTO service_case (number, channel, status, priority, description,"
-                    " anonymous, attributes, media_urls, rework_count, reopen_count,"
-                    " waiting_for_citizen, created_at, updated_at, version) VALUES"
-                    " (?, 'web', 'triage', 'normal', '井盖', 0, '{}', '[]', 0, 0, 0,"
-                    " '2026-01-01 00:00:00', '2026-01-01 00:00:00', 1)",
-                    (f"M{row_key[0]}",),
-                ).lastrowid
-                raw.execute(
-                    "INSERT INTO case_contact (case_id, row_key, email) VALUES (?, ?, ?)",
-                    (case_id, row_key, email),
+                case_id = conn.execute(
+                    text(
+                        "INSERT INTO service_case (number, channel, status, priority,"
+                        " description, anonymous, attributes, media_urls, rework_count,"
+                        " reopen_count, waiting_for_citizen, created_at, updated_at, version)"
+                        " VALUES (:number, 'web', 'triage', 'normal', '井盖', false, '{}', '[]',"
+                        " 0, 0, false, '2026-01-01 00:00:00', '2026-01-01 00:00:00', 1)"
+                        " RETURNING id"
+                    ),
+                    {"number": f"M{row_key[0]}"},
+                ).scalar_one()
+                conn.execute(
+                    text(
+                        "INSERT INTO case_contact (case_id, row_key, email)"
+                        " VALUES (:case_id, :row_key, :email)"
+                    ),
+                    {"case_id": case_id, "row_key": row_key, "email": email},
                 )
-        assert b"reporter1@example.org" in path.read_bytes()  # the scan sees plain values
+        before = files_content(engine, tmp_path)
+        if before is not None:
+            assert b"reporter1@example.org" in before  # the scan sees plain values
 
         with engine.begin() as conn:
             upgrade(conn, "0020")
             assert current_revision(conn) == "0020"
-            columns = {r[1] for r in conn.exec_driver_sql("PRAGMA table_info(case_contact)")}
+            columns = column_names(conn, "case_contact")
             assert "email" not in columns and "email_sealed" in columns
-            stored: dict[bytes, Any] = dict(
-                conn.execute(text("SELECT row_key, email_sealed FROM case_contact")).all()
-            )
-        with engine.begin() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        content = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+            stored: dict[bytes, Any] = {
+                bytes(k): v
+                for k, v in conn.execute(text("SELECT row_key, email_sealed FROM case_contact"))
+            }
+        content = files_content(engine, tmp_path)
         for email in filter(None, rows.values()):
-            assert email.encode() not in content, email
+            assert content is None or email.encode() not in content, email
         provider = current_provider()
         for row_key, email in rows.items():
             sealed = stored[row_key]
             if email is None:
                 assert sealed is None
                 continue
+            assert email.encode() not in bytes(sealed)
             ad = associated_data("case_contact", "email", row_key)
             assert provider.open(bytes(sealed), associated_data=ad).decode() == email
 
-        from alembic import command
-
-        from gongzhi.migrations.runner import alembic_config
-
         with engine.begin() as conn:
             command.downgrade(alembic_config(conn), "0019")
-            back: dict[bytes, Any] = dict(
-                conn.execute(text("SELECT row_key, email FROM case_contact")).all()
-            )
+            back: dict[bytes, Any] = {
+                bytes(k): v
+                for k, v in conn.execute(text("SELECT row_key, email FROM case_contact"))
+            }
         assert back == rows
-    finally:
-        engine.dispose()
 
 
 def test_key_rotation_re_seals_the_email(

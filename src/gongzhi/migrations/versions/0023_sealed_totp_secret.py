@@ -51,8 +51,6 @@ def upgrade() -> None:
             op.add_column(TABLE, sa.Column("row_key", sa.LargeBinary(16), nullable=True))
         op.add_column(TABLE, sa.Column(f"{COLUMN}_sealed", sa.LargeBinary(), nullable=True))
         seal_plain_column(TABLE, COLUMN, assign_row_keys=True)
-        # Cleared before the column goes, so the freed bytes are the ones the secrets held.
-        op.execute(sa.text(f"UPDATE {TABLE} SET {COLUMN} = NULL WHERE {COLUMN} IS NOT NULL"))
         op.drop_column(TABLE, COLUMN)
         if not _sqlite():
             op.alter_column(TABLE, "row_key", existing_type=sa.LargeBinary(16), nullable=False)
