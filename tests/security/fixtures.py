@@ -8,7 +8,9 @@ TOTP step for the administrators) and returns the session's CSRF token.
 from __future__ import annotations
 
 import re
+import shutil
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pyotp
@@ -18,6 +20,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from gongzhi.audit.services import SystemActor
+from gongzhi.config import Settings
+from gongzhi.crypto import get_provider
+from gongzhi.crypto.software import SoftwareCryptoProvider
 from gongzhi.db import session_scope
 from gongzhi.security import clock, passwords
 from gongzhi.security.permissions import Role
@@ -166,3 +171,15 @@ def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     c = Clock()
     monkeypatch.setattr(clock, "now", lambda: c.now)
     return c
+
+
+@pytest.fixture
+def suite_key_copy(settings: Settings, tmp_path: Path) -> SoftwareCryptoProvider:
+    """A provider over a copy of the suite's key file: it opens what the suite sealed, and
+    whatever it adds (a rotation) stays in the copy."""
+    suite = get_provider(settings)
+    assert isinstance(suite, SoftwareCryptoProvider) and suite.path is not None
+    copy = tmp_path / "suite-keys.json"
+    shutil.copyfile(suite.path, copy)
+    copy.chmod(0o600)
+    return SoftwareCryptoProvider.from_file(copy)

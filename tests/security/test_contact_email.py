@@ -5,7 +5,6 @@ PostgreSQL) and leaves no plain copy in the SQLite file, and its downgrade bring
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,6 @@ from sqlalchemy.orm import Session
 import gongzhi.models  # noqa: F401  (every table, so every sealed column, is registered)
 from gongzhi.audit.services import SystemActor
 from gongzhi.cases.models import CaseContact
-from gongzhi.config import Settings
-from gongzhi.crypto import get_provider
 from gongzhi.crypto.fields import REGISTRY, associated_data, current_provider, use_provider
 from gongzhi.crypto.provider import CryptoError
 from gongzhi.crypto.rotation import counts_by_version, rotate
@@ -168,15 +165,10 @@ def test_the_migration_seals_existing_addresses_and_leaves_no_plain_copy(
 
 
 def test_key_rotation_re_seals_the_email(
-    settings: Settings, connection: Connection, db: Session, tmp_path: Path
+    suite_key_copy: SoftwareCryptoProvider, connection: Connection, db: Session
 ) -> None:
     # A copy of the suite's key file, so the new key version stays out of the suite's file.
-    suite = get_provider(settings)
-    assert isinstance(suite, SoftwareCryptoProvider) and suite.path is not None
-    copy = tmp_path / "keys.json"
-    shutil.copyfile(suite.path, copy)
-    copy.chmod(0o600)
-    keys = SoftwareCryptoProvider.from_file(copy)
+    keys = suite_key_copy
     with use_provider(keys):
         case = make_case(db)
         _contact(db, case.id).email = EMAIL

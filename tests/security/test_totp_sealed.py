@@ -7,7 +7,6 @@ Migration 0014 leaves no plain copy of what it sealed in the SQLite file either.
 from __future__ import annotations
 
 import random
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +21,6 @@ from sqlalchemy.orm import Session
 
 import gongzhi.models  # noqa: F401  (every table, so every sealed column, is registered)
 from gongzhi.audit.services import SystemActor
-from gongzhi.config import Settings
-from gongzhi.crypto import get_provider
 from gongzhi.crypto.fields import REGISTRY, associated_data, current_provider, use_provider
 from gongzhi.crypto.provider import CryptoError
 from gongzhi.crypto.rotation import counts_by_version, rotate
@@ -104,65 +101,41 @@ def test_the_secret_is_sealed_and_bound_to_its_row(db: Session) -> None:
     assert _stored(db, first.id)[0] is None
 
 
+def _submit(client: TestClient, path: str, **data: str) -> Any:
+    """The form at ``path`` submitted with ``data`` and its anti-forgery token."""
+    page = client.get(path)
+    assert page.status_code == 200
+    return client.post(
+        path, data={**data, "csrf_token": csrf_from(page.text)}, follow_redirects=False
+    )
+
+
 def test_enrolment_and_sign_in_through_the_sealed_secret(
     client: TestClient, db: Session, frozen_clock: Clock
 ) -> None:
     account = _new_staff(db, "newadmin2")
     grant_role(db, account, role=Role.AUDIT_ADMIN, region_code="330523000000", actor=ACTOR)
     db.commit()
-    page = client.get("/login")
-    resp = client.post(
-        "/login",
-        data={
-            "username": "newadmin2",
-            "password": "Bamboo-Sea-77",
-            "csrf_token": csrf_from(page.text),
-        },
-        follow_redirects=False,
-    )
-    assert resp.headers["location"] == "/login/totp/setup"
+    sign_in = {"username": "newadmin2", "password": "Bamboo-Sea-77"}
+    assert _submit(client, "/login", **sign_in).headers["location"] == "/login/totp/setup"
     page = client.get("/login/totp/setup")
-    assert page.status_code == 200
     sealed, row_key = _stored(db, account.id)
     assert sealed is not None
-    secret = current_provider().open(
-        sealed, associated_data=associated_data("account", "totp_secret", row_key)
+    secret = (
+        current_provider()
+        .open(sealed, associated_data=associated_data("account", "totp_secret", row_key))
+        .decode()
     )
     # The page shows the secret (grouped by four) that the database holds only sealed.
-    assert " ".join(secret[i : i + 4].decode() for i in range(0, len(secret), 4)) in page.text
-    resp = client.post(
-        "/login/totp/setup",
-        data={
-            "code": pyotp.TOTP(secret.decode()).at(frozen_clock.now),
-            "csrf_token": csrf_from(page.text),
-        },
-        follow_redirects=False,
-    )
-    assert resp.status_code == 303, resp.text
+    assert " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)) in page.text
+    code = pyotp.TOTP(secret).at(frozen_clock.now)
+    assert _submit(client, "/login/totp/setup", code=code).status_code == 303
     # Signed out, the next sign-in asks for a code and takes the next one.
     client.cookies.clear()
     frozen_clock.advance(seconds=30)
-    page = client.get("/login")
-    resp = client.post(
-        "/login",
-        data={
-            "username": "newadmin2",
-            "password": "Bamboo-Sea-77",
-            "csrf_token": csrf_from(page.text),
-        },
-        follow_redirects=False,
-    )
-    assert resp.headers["location"] == "/login/totp"
-    page = client.get("/login/totp")
-    resp = client.post(
-        "/login/totp",
-        data={
-            "code": pyotp.TOTP(secret.decode()).at(frozen_clock.now),
-            "csrf_token": csrf_from(page.text),
-        },
-        follow_redirects=False,
-    )
-    assert resp.status_code == 303
+    assert _submit(client, "/login", **sign_in).headers["location"] == "/login/totp"
+    code = pyotp.TOTP(secret).at(frozen_clock.now)
+    assert _submit(client, "/login/totp", code=code).status_code == 303
     me = client.get("/api/v1/me").json()
     assert me["username"] == "newadmin2" and me["mfa_passed"] is True
 
@@ -177,15 +150,10 @@ def test_the_seeded_administrators_sign_in_with_their_sealed_secrets(
 
 
 def test_key_rotation_re_seals_the_secrets(
-    settings: Settings, connection: Connection, db: Session, tmp_path: Path
+    suite_key_copy: SoftwareCryptoProvider, connection: Connection, db: Session
 ) -> None:
     # A copy of the suite's key file, so the new key version stays out of the suite's file.
-    suite = get_provider(settings)
-    assert isinstance(suite, SoftwareCryptoProvider) and suite.path is not None
-    copy = tmp_path / "keys.json"
-    shutil.copyfile(suite.path, copy)
-    copy.chmod(0o600)
-    keys = SoftwareCryptoProvider.from_file(copy)
+    keys = suite_key_copy
     with use_provider(keys):
         secret = begin_totp_enrolment(db, _new_staff(db, "rotated"), actor=ACTOR)
         db.commit()
