@@ -197,5 +197,10 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(functools.partial(_finish, session, commit=False))
         raise
+    if not session.in_transaction():
+        # Nothing left to commit (the route committed, or never used the database): closing
+        # does no I/O, so no trip to the thread pool.
+        session.close()
+        return
     with anyio.CancelScope(shield=True):
         await anyio.to_thread.run_sync(functools.partial(_finish, session, commit=True))

@@ -152,6 +152,7 @@ def submit(
     # Serialised here, in the endpoint's worker thread: a model returned to FastAPI is
     # validated again and serialised in one more trip to the thread pool.
     out = _out(request, db, principal, case, echo_contact=True)
+    db.commit()
     return Response(out.model_dump_json(), status_code=201, media_type="application/json")
 
 
