@@ -142,6 +142,8 @@ def _build_demo(settings: Settings, *, full_china: bool, cases: int) -> list[Dem
             f"  {len(shared.requests)} requests {dict(shared.by_status)}; "
             f"grants {shared.grants}; {shared.calls} API calls"
         )
+    with session_scope(factory) as db, _step("个人信息使用记录 / uses of the demo citizen's data"):
+        console.print(f"  {_use_demo_citizen_data(db)} views of 王秀英's register entry")
     engine.dispose()
     return logins
 
@@ -371,6 +373,49 @@ def _link_demo_citizen(db: Session, *, actor: SystemActor) -> None:
         actor=actor,
     )
     _account(db, username).person_id = person.id
+
+
+def _use_demo_citizen_data(db: Session) -> int:
+    """Staff views of the demo citizen's register entry, through the privacy services as at
+    work, so that her "who used my data" page shows what a resident would see: the township
+    clerk verifying her identity at the service hall, and the dispatcher looking up her
+    phone number for a case she reported (when the history gave her one)."""
+    from gongzhi.cases.demo_history import principal_of
+    from gongzhi.cases.models import Case
+    from gongzhi.people.models import Person
+    from gongzhi.privacy.models import Purpose
+    from gongzhi.privacy.services import reveal_person
+
+    citizen = _account(db, DEMO_CITIZEN_PERSON[0])
+    person = db.get(Person, citizen.person_id)
+    clerk = principal_of(db, TOWNSHIP_CLERK[0])
+    dispatcher = principal_of(db, "dispatcher")
+    if person is None or clerk is None or dispatcher is None:
+        return 0
+    reveal_person(
+        db,
+        person,
+        fields=["id_number", "name"],
+        purpose=Purpose.VERIFY_IDENTITY.value,
+        actor=clerk,
+    )
+    her_case = db.scalar(
+        select(Case.number)
+        .where(Case.reporter_account_id == citizen.id)
+        .order_by(Case.id.desc())
+        .limit(1)
+    )
+    if her_case is None:
+        return 1
+    reveal_person(
+        db,
+        person,
+        fields=["phone"],
+        purpose=Purpose.HANDLE_CASE.value,
+        case_number=her_case,
+        actor=dispatcher,
+    )
+    return 2
 
 
 def _account(db: Session, username: str) -> Account:

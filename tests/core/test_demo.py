@@ -178,3 +178,24 @@ def test_demo_names_department_heads(demo) -> None:  # type: ignore[no-untyped-d
         "330523-ZJ": "head_zj",
         "330523-STHJ": "head_sthj",
     }
+
+
+def test_demo_citizen_sees_who_used_her_data(demo) -> None:  # type: ignore[no-untyped-def]
+    from gongzhi.demo import TOWNSHIP_CLERK
+
+    settings, _ = demo
+    with TestClient(create_app(settings)) as client:
+        form = client.get("/login").text
+        token = form.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        client.post(
+            "/login",
+            data={"username": "citizen", "password": DEMO_PASSWORD, "csrf_token": token},
+        )
+        uses = client.get("/api/v1/privacy/my/data-use")
+        assert uses.status_code == 200, uses.text
+        purposes = [use["purpose"] for use in uses.json()]
+        # The township clerk verified her identity; the dispatcher's look-up for one of her
+        # cases is there when the history gave her a case.
+        assert "verify_identity" in purposes
+        page = client.get("/my/data-use")
+        assert TOWNSHIP_CLERK[1] in page.text or "孝丰镇" in page.text

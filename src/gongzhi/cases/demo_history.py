@@ -249,7 +249,8 @@ class _Cast:
     open311: Actor = OPEN311
 
 
-def _principal(db: Session, username: str) -> Principal | None:
+def principal_of(db: Session, username: str) -> Principal | None:
+    """The signed-in view of a demo account (its grants), to act as it through the services."""
     from gongzhi.security.auth import load_grants
     from gongzhi.security.models import Account
 
@@ -276,7 +277,7 @@ def _cast(db: Session, villages: Sequence[_Village], rng: random.Random) -> _Cas
     from gongzhi.security.services import create_account, grant_role
 
     actor = SystemActor("demo")
-    dispatcher = _principal(db, "dispatcher")
+    dispatcher = principal_of(db, "dispatcher")
     if dispatcher is None:
         raise DomainError("the demo accounts are missing (run the demo accounts step first)")
     handlers: dict[int, Principal] = {}
@@ -292,7 +293,7 @@ def _cast(db: Session, villages: Sequence[_Village], rng: random.Random) -> _Cas
         if dept.kind == DepartmentKind.DISPATCH.value:
             continue
         username = staffed.get(dept.id) or f"demo_{dept.code.lower().replace('-', '_')}"
-        if dept.id not in staffed and _principal(db, username) is None:
+        if dept.id not in staffed and principal_of(db, username) is None:
             create_staff(
                 db,
                 username=username,
@@ -302,12 +303,12 @@ def _cast(db: Session, villages: Sequence[_Village], rng: random.Random) -> _Cas
                 password=DEMO_PASSWORD,
                 actor=actor,
             )
-        found = _principal(db, username)
+        found = principal_of(db, username)
         if found is not None:
             handlers[dept.id] = found
 
     grid_workers: dict[str, Principal] = {}
-    existing = _principal(db, "gridworker")
+    existing = principal_of(db, "gridworker")
     if existing is not None:
         for grant in existing.grants:
             grid_workers[grant.region_code[:9] + "000"] = existing
@@ -323,7 +324,7 @@ def _cast(db: Session, villages: Sequence[_Village], rng: random.Random) -> _Cas
         if cell is None:
             continue
         username = f"demo_grid_{township[6:9]}"
-        if _principal(db, username) is None:
+        if principal_of(db, username) is None:
             create_staff(
                 db,
                 username=username,
@@ -333,13 +334,13 @@ def _cast(db: Session, villages: Sequence[_Village], rng: random.Random) -> _Cas
                 password=DEMO_PASSWORD,
                 actor=actor,
             )
-        found = _principal(db, username)
+        found = principal_of(db, username)
         if found is not None:
             grid_workers[township] = found
 
     # A clerk in every township government (the demo's own for 孝丰镇), who blows the whistle.
     clerks: dict[str, Principal] = {}
-    existing = _principal(db, "clerk_xiaofeng")
+    existing = principal_of(db, "clerk_xiaofeng")
     if existing is not None:
         for grant in existing.grants:
             clerks[grant.region_code] = existing
@@ -347,7 +348,7 @@ def _cast(db: Session, villages: Sequence[_Village], rng: random.Random) -> _Cas
         if township in clerks:
             continue
         username = f"demo_clerk_{township[6:9]}"
-        if _principal(db, username) is None:
+        if principal_of(db, username) is None:
             create_staff(
                 db,
                 username=username,
@@ -357,14 +358,14 @@ def _cast(db: Session, villages: Sequence[_Village], rng: random.Random) -> _Cas
                 password=DEMO_PASSWORD,
                 actor=actor,
             )
-        found = _principal(db, username)
+        found = principal_of(db, username)
         if found is not None:
             clerks[township] = found
 
-    citizens = [p for p in (_principal(db, u) for u in ("citizen", "citizen2")) if p]
+    citizens = [p for p in (principal_of(db, u) for u in ("citizen", "citizen2")) if p]
     for i in range(1, N_CITIZENS + 1):
         username = f"demo_citizen{i:02d}"
-        if _principal(db, username) is None:
+        if principal_of(db, username) is None:
             account = create_account(
                 db,
                 username=username,
@@ -374,7 +375,7 @@ def _cast(db: Session, villages: Sequence[_Village], rng: random.Random) -> _Cas
                 actor=actor,
             )
             grant_role(db, account, role=Role.CITIZEN, region_code=COUNTY, actor=actor)
-        found = _principal(db, username)
+        found = principal_of(db, username)
         if found is not None:
             citizens.append(found)
     db.flush()
