@@ -370,3 +370,39 @@ def test_pages_speak_english_to_english_readers(
     part = _section(page, number)
     assert "Awaiting dispatch" in part and "Category not determined" in part
     assert "Dispatch deadline" in part and "待分拨" not in part
+
+
+def test_a_grid_cell_worker_verifies_the_cases_of_the_cells_village(db: Session) -> None:
+    """Most addresses resolve to the village, few to a grid cell: a worker granted one cell
+    of the village must still find and verify the village's cases, not other villages'."""
+    from sqlalchemy import select
+
+    from gongzhi.security.permissions import Permission, Role
+    from gongzhi.security.principal import Grant, Principal
+
+    village, other_village = "330523103202", "330523001000"
+    worker = Principal(
+        account_id=-1,
+        username="cell_worker",
+        display_name="网格员",
+        kind="staff",
+        grants=(Grant(Role.GRID_WORKER, village + "001"),),
+    )
+    verify = Permission.CASE_VERIFY
+    assert queries.in_reach(worker, verify, village)
+    assert queries.in_reach(worker, verify, village + "001")  # the cell itself
+    assert not queries.in_reach(worker, verify, village + "002")  # a neighbour's cell
+    assert not queries.in_reach(worker, verify, other_village)
+    assert not queries.in_reach(worker, verify, village[:9] + "000")  # the township
+
+    here = _report(db)  # 玉华村, placed at the village
+    elsewhere = _report(db, address_text=DIPU_ADDRESS)
+    assert _case(db, here).region_code == village
+    visible = set(
+        db.scalars(
+            select(Case.number).where(
+                Case.number.in_((here, elsewhere)), queries.scope_filter(db, worker)
+            )
+        )
+    )
+    assert visible == {here}

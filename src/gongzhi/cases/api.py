@@ -108,7 +108,9 @@ def _out(
 
 def _in_scope(principal: Principal, permission: Permission, case: Case) -> None:
     """Acting (not only reading) needs the permission in the case's region."""
-    if case.region_code is not None and not principal.can(permission, case.region_code):
+    if case.region_code is not None and not queries.in_reach(
+        principal, permission, case.region_code
+    ):
         raise Forbidden("超出你的辖区 / outside your jurisdiction", code="out_of_scope")
 
 

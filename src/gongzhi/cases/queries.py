@@ -37,7 +37,7 @@ from gongzhi.cases.models import (
 from gongzhi.errors import NotFound
 from gongzhi.org.models import Department, StaffProfile
 from gongzhi.org.queries import checked_list
-from gongzhi.regions.codes import subtree_bounds
+from gongzhi.regions.codes import level_of, subtree_bounds
 from gongzhi.security.permissions import Permission
 from gongzhi.security.principal import Principal
 
@@ -158,12 +158,32 @@ def staff_department_id(db: Session, account_id: int) -> int | None:
     )
 
 
-def _region_in(scopes: Sequence[str]) -> ColumnElement[bool]:
-    clauses = []
+def _unplaced_village(scope: str) -> str | None:
+    """For a grid cell, its village: a case placed only as far as the village (most addresses
+    resolve to the village, few to the cell) falls to the village's grid workers."""
+    return scope[:12] if level_of(scope) == 6 else None
+
+
+def region_in(scopes: Sequence[str]) -> ColumnElement[bool]:
+    clauses: list[ColumnElement[bool]] = []
     for scope in scopes:
         low, high = subtree_bounds(scope)
         clauses.append(Case.region_code.between(low, high))
+        village = _unplaced_village(scope)
+        if village is not None:
+            clauses.append(Case.region_code == village)
     return or_(*clauses) if clauses else false()
+
+
+def in_reach(principal: Principal, permission: Permission, region_code: str) -> bool:
+    """May ``principal`` act with ``permission`` on a case in ``region_code``: within a
+    region of the grant, or — for a grid worker — a case of the cell's village that no cell
+    names (the same reach as :func:`region_in`)."""
+    if principal.can(permission, region_code):
+        return True
+    return any(
+        _unplaced_village(scope) == region_code for scope in principal.regions_for(permission)
+    )
 
 
 def _summoned_case_ids(department_id: int) -> Select[Any]:
@@ -183,7 +203,7 @@ def scope_filter(db: Session, principal: Principal) -> ColumnElement[bool]:
     if principal.can(Permission.CASE_READ_OWN):
         clauses.append(Case.reporter_account_id == principal.account_id)
     if principal.can(Permission.CASE_READ):
-        clauses.append(_region_in(principal.regions_for(Permission.CASE_READ)))
+        clauses.append(region_in(principal.regions_for(Permission.CASE_READ)))
         department_id = staff_department_id(db, principal.account_id)
         if department_id is not None:
             assigned = select(CaseAssignment.case_id).where(

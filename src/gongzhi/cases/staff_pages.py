@@ -43,7 +43,6 @@ from gongzhi.errors import Conflict, Invalid, NotFound
 from gongzhi.org.models import Department, Matter
 from gongzhi.org.queries import list_departments
 from gongzhi.privacy.queries import contact_view
-from gongzhi.regions.codes import subtree_bounds
 from gongzhi.security.deps import DB, require
 from gongzhi.security.permissions import Permission
 from gongzhi.security.principal import Principal
@@ -641,15 +640,9 @@ def _grid_cases(db: Session, principal: Principal, page: int = 1) -> queries.Pag
     scopes = principal.regions_for(Permission.CASE_VERIFY)
     if not scopes:
         return queries.page_of([], page)
-    from sqlalchemy import or_
-
-    clauses = []
-    for scope in scopes:
-        low, high = subtree_bounds(scope)
-        clauses.append(Case.region_code.between(low, high))
     stmt = (
         select(Case)
-        .where(Case.status == CaseStatus.FEEDBACK.value, or_(*clauses))
+        .where(Case.status == CaseStatus.FEEDBACK.value, queries.region_in(scopes))
         .order_by(Case.updated_at, Case.id)
         .limit(queries.PAGE_SIZE + 1)
         .offset((page - 1) * queries.PAGE_SIZE)
@@ -789,7 +782,7 @@ def case_page(
         "handle": principal.can(Permission.CASE_HANDLE) and is_lead,
         "verify": principal.can(Permission.CASE_VERIFY)
         and case.region_code is not None
-        and principal.can(Permission.CASE_VERIFY, case.region_code),
+        and queries.in_reach(principal, Permission.CASE_VERIFY, case.region_code),
         "merge": staff_views.may_merge(principal, case),
         "summon": staff_views.may_summon(principal, case),
     }
