@@ -18,7 +18,7 @@ from gongzhi.data.findings_models import KIND_NAMES, STATUS_NAMES, Finding, Find
 from gongzhi.data.master_index_models import MasterEntity, MasterLink
 from gongzhi.data.master_index_pages import _masked_record
 from gongzhi.data.models import Dataset
-from gongzhi.data.pages import form_action
+from gongzhi.data.pages import object_form_action
 from gongzhi.security.deps import DB, require
 from gongzhi.security.permissions import Permission
 from gongzhi.security.principal import Principal
@@ -139,19 +139,13 @@ def _act(
     finding_id: int,
     action: Callable[[Finding], object],
 ) -> Response:
-    finding = queries.access_finding(db, principal, finding_id)
-
-    def step() -> str:
-        action(finding)
-        return f"/data/findings/{finding_id}"
-
-    return form_action(
+    return object_form_action(
         request,
         db,
-        step,
-        refused=lambda error: _finding_page(
-            request, db, principal, queries.access_finding(db, principal, finding_id), error
-        ),
+        load=lambda: queries.access_finding(db, principal, finding_id),
+        action=action,
+        done=f"/data/findings/{finding_id}",
+        page=lambda finding, error: _finding_page(request, db, principal, finding, error),
     )
 
 

@@ -4,7 +4,7 @@ upload with its progress, the quality report of a version, and comparing two ver
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -37,6 +37,7 @@ from gongzhi.web.i18n import pick, request_locale, translator
 from gongzhi.web.templating import render
 
 router = APIRouter(tags=["data"], include_in_schema=False)
+T = TypeVar("T")
 
 READ = Permission.DATA_CATALOGUE_READ
 
@@ -83,6 +84,28 @@ def form_action(
         db.rollback()
         return refused(error_message(request, exc))
     return RedirectResponse(done, status_code=303)
+
+
+def object_form_action(
+    request: Request,
+    db: DB,
+    *,
+    load: Callable[[], T],
+    action: Callable[[T], object],
+    done: str,
+    page: Callable[[T, str], Response],
+) -> Response:
+    """A step on one object (a sharing request, a finding) from its page: ``load`` reads it
+    through its ``access_*`` helper, ``action`` calls the service, then back to ``done``;
+    a refusal shows the object's ``page`` again, read afresh after the rollback, with the
+    reason."""
+    target = load()
+
+    def step() -> str:
+        action(target)
+        return done
+
+    return form_action(request, db, step, refused=lambda error: page(load(), error))
 
 
 @router.get("/data", response_class=HTMLResponse)

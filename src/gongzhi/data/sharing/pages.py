@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from gongzhi.data.labels import LEVEL_NAMES, SHARING_NAMES
 from gongzhi.data.models import is_sealed
-from gongzhi.data.pages import form_action
+from gongzhi.data.pages import form_action, object_form_action
 from gongzhi.data.sharing import queries, services
 from gongzhi.data.sharing.models import OPEN_STATUSES, RequestStatus, ShareRequest
 from gongzhi.db import utcnow
@@ -267,19 +267,13 @@ def _act(
     action: Callable[[ShareRequest], object],
 ) -> Response:
     """A step on a share request; the request's page again, with the reason, if refused."""
-    share_request = queries.access_request(db, principal, request_id)
-
-    def step() -> str:
-        action(share_request)
-        return f"/data/sharing/requests/{request_id}"
-
-    return form_action(
+    return object_form_action(
         request,
         db,
-        step,
-        refused=lambda error: _request_page(
-            request, db, principal, queries.access_request(db, principal, request_id), error
-        ),
+        load=lambda: queries.access_request(db, principal, request_id),
+        action=action,
+        done=f"/data/sharing/requests/{request_id}",
+        page=lambda share, error: _request_page(request, db, principal, share, error),
     )
 
 
