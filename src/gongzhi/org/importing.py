@@ -271,13 +271,7 @@ def parse_responsibility_file(
 ) -> list[MatterRow]:
     """Parse and validate a whole file. ``resolve_department`` maps a cell's text (code,
     name or short name) to a department code, or None if no such active department."""
-    rows = read_rows(data, filename)
-    report = Report()
-    while rows and not any(rows[0][1]):
-        rows.pop(0)
-    if not rows:
-        report.add(1, "", "文件为空 / the file is empty")
-        report.raise_if_any("权责清单")
+    rows, report = _rows_from_header(data, filename, "权责清单")
 
     header_line, header = rows[0]
     positions: dict[str, int] = {}
@@ -533,17 +527,26 @@ class HeadRow:
     username: str  # empty: the department has no head
 
 
-def parse_department_heads(data: bytes, *, filename: str = "") -> list[HeadRow]:
-    """The ``code`` and ``head`` columns of a department file (CSV or XLSX; other columns
-    are ignored, so ``data/departments.csv`` itself is such a file): which staff account
-    heads each department. All or nothing, like the responsibility list."""
+def _rows_from_header(
+    data: bytes, filename: str, what: str
+) -> tuple[list[tuple[int, list[str]]], Report]:
+    """The file's rows from its header on (blank lines before it dropped), and the report
+    its rows will be checked into; an empty file is refused at once."""
     rows = read_rows(data, filename)
     report = Report()
     while rows and not any(rows[0][1]):
         rows.pop(0)
     if not rows:
         report.add(1, "", "文件为空 / the file is empty")
-        report.raise_if_any("部门负责人")
+        report.raise_if_any(what)
+    return rows, report
+
+
+def parse_department_heads(data: bytes, *, filename: str = "") -> list[HeadRow]:
+    """The ``code`` and ``head`` columns of a department file (CSV or XLSX; other columns
+    are ignored, so ``data/departments.csv`` itself is such a file): which staff account
+    heads each department. All or nothing, like the responsibility list."""
+    rows, report = _rows_from_header(data, filename, "部门负责人")
     header_line, header = rows[0]
     positions: dict[str, int] = {}
     for index, title in enumerate(header):
