@@ -7,8 +7,10 @@ from gongzhi.cases import models as cases_models  # noqa: F401
 from gongzhi.cases import open311 as open311_models  # noqa: F401  (the API key table)
 from gongzhi.cases import rollup_models  # noqa: F401  (the indicators' daily roll-up)
 from gongzhi.cases import summons as summons_models  # noqa: F401  (case_summons, …)
-from gongzhi.data import findings_models  # noqa: F401  (contradictions between departments)
-from gongzhi.data import master_index_models  # noqa: F401  (the master index)
+from gongzhi.data import (
+    findings_models,  # noqa: F401  (contradictions between departments)
+    master_index_models,  # noqa: F401  (the master index)
+)
 from gongzhi.data import models as data_models  # noqa: F401
 from gongzhi.data.sharing import models as sharing_models  # noqa: F401
 from gongzhi.notify import models as notify_models  # noqa: F401
