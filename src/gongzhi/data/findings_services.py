@@ -36,15 +36,36 @@ def _require_undecided(finding: Finding) -> None:
 
 
 def _decide(
-    db: Session, finding: Finding, status: FindingStatus, *, actor: Actor, reason: str | None
-) -> str:
+    db: Session,
+    finding: Finding,
+    status: FindingStatus,
+    *,
+    action: str,
+    actor: Actor,
+    reason: str | None,
+    new: dict[str, str] | None = None,
+) -> Finding:
+    """Record the decision on the finding and its audit event (``new``: what else the event
+    says of the decision, e.g. the case it became)."""
     old = finding.status
     finding.status = status.value
     finding.decided_at = utcnow()
     finding.decided_by_id = actor.audit_id
     finding.decided_by_label = actor.audit_label
     finding.reason = reason
-    return old
+    record(
+        db,
+        actor=actor,
+        action=action,
+        object_type="data_finding",
+        object_id=finding.id,
+        old={"status": old},
+        new={"status": finding.status, **(new or {})},
+        reason=reason,
+        region_code=finding.region_code,
+    )
+    db.flush()
+    return finding
 
 
 def confirm_finding(
@@ -55,20 +76,14 @@ def confirm_finding(
         _require_undecided(finding)
         raise Conflict("已确认 / already confirmed", code="finding_confirmed")
     note = (note or "").strip()[:MAX_REASON] or None
-    old = _decide(db, finding, FindingStatus.CONFIRMED, actor=actor, reason=note)
-    record(
+    return _decide(
         db,
-        actor=actor,
+        finding,
+        FindingStatus.CONFIRMED,
         action="data.finding.confirm",
-        object_type="data_finding",
-        object_id=finding.id,
-        old={"status": old},
-        new={"status": finding.status},
+        actor=actor,
         reason=note,
-        region_code=finding.region_code,
     )
-    db.flush()
-    return finding
 
 
 def dismiss_finding(db: Session, finding: Finding, *, actor: Actor, reason: str) -> Finding:
@@ -78,20 +93,14 @@ def dismiss_finding(db: Session, finding: Finding, *, actor: Actor, reason: str)
     reason = (reason or "").strip()
     if not reason:
         raise Invalid("请说明排除的理由 / give the reason for dismissing", code="reason_required")
-    old = _decide(db, finding, FindingStatus.DISMISSED, actor=actor, reason=reason[:MAX_REASON])
-    record(
+    return _decide(
         db,
-        actor=actor,
+        finding,
+        FindingStatus.DISMISSED,
         action="data.finding.dismiss",
-        object_type="data_finding",
-        object_id=finding.id,
-        old={"status": old},
-        new={"status": finding.status},
-        reason=finding.reason,
-        region_code=finding.region_code,
+        actor=actor,
+        reason=reason[:MAX_REASON],
     )
-    db.flush()
-    return finding
 
 
 def finding_to_case(
@@ -128,19 +137,14 @@ def finding_to_case(
         attributes={"finding": finding.number},
         settings=settings,
     )
-    old = _decide(db, finding, FindingStatus.TURNED_INTO_CASE, actor=actor, reason=note)
     finding.case_id = case.id
     finding.case_number = case.number
-    record(
+    return _decide(
         db,
-        actor=actor,
+        finding,
+        FindingStatus.TURNED_INTO_CASE,
         action="data.finding.to_case",
-        object_type="data_finding",
-        object_id=finding.id,
-        old={"status": old},
-        new={"status": finding.status, "case": case.number},
+        actor=actor,
         reason=note,
-        region_code=finding.region_code,
+        new={"case": case.number},
     )
-    db.flush()
-    return finding
