@@ -244,6 +244,14 @@ def _rows_of_build(db: Session, build: MasterIndexBuild) -> list[RowRef]:
     return refs
 
 
+def rows_by_entity(db: Session, build: MasterIndexBuild) -> dict[int, list[RowRef]]:
+    """The rows of ``build``, by the entity they belong to."""
+    by_entity: dict[int, list[RowRef]] = defaultdict(list)
+    for ref in _rows_of_build(db, build):
+        by_entity[ref.entity_id].append(ref)
+    return by_entity
+
+
 def _on_list(row: RowRef) -> bool:
     if row.role == LOW_INCOME:
         return row.payload.get(SUPPORT_STATUS_FIELD) != SUPPORT_STOPPED
@@ -536,9 +544,7 @@ def candidates(db: Session) -> tuple[list[Candidate], list[str]]:
         if build is None:
             continue
         evaluated.append(kind)
-        by_entity: dict[int, list[RowRef]] = defaultdict(list)
-        for ref in _rows_of_build(db, build):
-            by_entity[ref.entity_id].append(ref)
+        by_entity = rows_by_entity(db, build)
         if kind == KIND_PERSON:
             codes = {r.region for rs in by_entity.values() for r in rs if r.region}
             names = _region_names(db, codes)

@@ -28,7 +28,7 @@ from gongzhi.data.findings import (
     RowRef,
     _deceased,
     _on_list,
-    _rows_of_build,
+    rows_by_entity,
 )
 from gongzhi.data.master_index_models import (
     KIND_PERSON,
@@ -105,13 +105,6 @@ def derive_households(by_entity: dict[int, list[RowRef]]) -> list[HouseholdDraft
             if r.role is not None and _on_list(r)
         }
     return list(households.values())
-
-
-def rows_by_entity(db: Session, build: MasterIndexBuild) -> dict[int, list[RowRef]]:
-    by_entity: dict[int, list[RowRef]] = defaultdict(list)
-    for ref in _rows_of_build(db, build):
-        by_entity[ref.entity_id].append(ref)
-    return by_entity
 
 
 def write_households(
