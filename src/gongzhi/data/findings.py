@@ -535,8 +535,11 @@ def entity_conflicting_registration(
 # -- the run ------------------------------------------------------------------------------
 
 
-def candidates(db: Session) -> tuple[list[Candidate], list[str]]:
-    """Every rule over the current builds; also the index kinds that were evaluated."""
+def candidates(
+    db: Session, read: dict[int, dict[int, list[RowRef]]] | None = None
+) -> tuple[list[Candidate], list[str]]:
+    """Every rule over the current builds; also the index kinds that were evaluated.
+    ``read``: a build's rows by entity (build id → …) its caller has read already."""
     found: list[Candidate] = []
     evaluated = []
     for kind in (KIND_PERSON, KIND_ENTITY):
@@ -544,7 +547,7 @@ def candidates(db: Session) -> tuple[list[Candidate], list[str]]:
         if build is None:
             continue
         evaluated.append(kind)
-        by_entity = rows_by_entity(db, build)
+        by_entity = (read or {}).get(build.id) or rows_by_entity(db, build)
         if kind == KIND_PERSON:
             codes = {r.region for rs in by_entity.values() for r in rs if r.region}
             names = _region_names(db, codes)
@@ -562,11 +565,18 @@ def candidates(db: Session) -> tuple[list[Candidate], list[str]]:
     return found, evaluated
 
 
-def run_findings(db: Session, *, actor: Actor, now: datetime | None = None) -> RunSummary:
+def run_findings(
+    db: Session,
+    *,
+    actor: Actor,
+    now: datetime | None = None,
+    read: dict[int, dict[int, list[RowRef]]] | None = None,
+) -> RunSummary:
     """Run the rules and bring ``data_finding`` up to date (in the caller's transaction);
-    one audit event ``data.findings.run`` with the counts."""
+    one audit event ``data.findings.run`` with the counts. ``read``: as for
+    :func:`candidates` (a master-index build hands over the rows it has just read)."""
     now = now or utcnow()
-    found, evaluated = candidates(db)
+    found, evaluated = candidates(db, read)
     summary = RunSummary(evaluated=evaluated)
     existing = {
         f.fingerprint: f

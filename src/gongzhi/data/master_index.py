@@ -261,10 +261,13 @@ def build_master_index(
         connection.execute(insert(MasterPair), pair_rows[start : start + 5000])
     build.entity_count = len(entity_rows)
     build.pair_count = len(pair_rows)
-    # The persons' households, from the registry rows just linked (docs/data.md).
+    # The persons' households, from the registry rows just linked (docs/data.md); the
+    # findings below read the same rows, so they are read once.
+    from gongzhi.data.findings import rows_by_entity
     from gongzhi.data.households import write_households
 
-    households = write_households(db, build)
+    by_entity = rows_by_entity(db, build)
+    households = write_households(db, build, by_entity)
     record(
         db,
         actor=actor,
@@ -287,7 +290,7 @@ def build_master_index(
     # The findings follow the index they are read from (docs/data.md, "Findings").
     from gongzhi.data.findings import run_findings
 
-    run_findings(db, actor=actor)
+    run_findings(db, actor=actor, read={build.id: by_entity})
     return BuildResult(
         kind,
         len(records),
